@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "util/errno_status.h"
+#include "vmm/kvm/kvm_abi.h"
 
 namespace kuml {
 namespace {
@@ -45,18 +46,18 @@ absl::StatusOr<Kvm> Kvm::Open(const std::string& path) {
   if (!fd.valid()) {
     int err = errno;
     if (err == ENOENT) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path,
-          " does not exist: this host offers no KVM (no hardware "
-          "virtualization, or the kvm module is not loaded)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(path,
+                       " does not exist: this host offers no KVM (no hardware "
+                       "virtualization, or the kvm module is not loaded)"));
     }
     return ErrnoStatus(absl::StrCat("open ", path), err);
   }
   int version = Ioctl(fd.get(), KVM_GET_API_VERSION, 0);
   if (version != KVM_API_VERSION) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s speaks KVM API version %d; kuml needs %d", path, version,
-        KVM_API_VERSION));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s speaks KVM API version %d; kuml needs %d", path,
+                        version, KVM_API_VERSION));
   }
   for (const RequiredCap& c : kRequiredCaps) {
     if (Ioctl(fd.get(), KVM_CHECK_EXTENSION, c.cap) <= 0) {
@@ -78,13 +79,15 @@ int Kvm::CheckExtension(int capability) const {
 
 absl::StatusOr<std::vector<kvm_cpuid_entry2>> Kvm::GetSupportedCpuid() const {
   // The ioctl says E2BIG until the buffer is big enough.
-  for (size_t n = 64; n <= 4096; n *= 2) {
-    std::vector<uint8_t> buf(sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2));
-    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.data());
-    cpuid->nent = n;
-    if (Ioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) == 0) {
-      return std::vector<kvm_cpuid_entry2>(cpuid->entries,
-                                           cpuid->entries + cpuid->nent);
+  for (size_t n = 64; n <= 1024; n *= 2) {
+    std::vector<uint8_t> buf(sizeof(KvmCpuid2Header) +
+                             n * sizeof(kvm_cpuid_entry2));
+    auto* header = reinterpret_cast<KvmCpuid2Header*>(buf.data());
+    header->nent = n;
+    if (Ioctl(fd_.get(), kKvmGetSupportedCpuid, header) == 0) {
+      auto* first =
+          reinterpret_cast<kvm_cpuid_entry2*>(buf.data() + sizeof(*header));
+      return std::vector<kvm_cpuid_entry2>(first, first + header->nent);
     }
     if (errno != E2BIG) return ErrnoStatus("KVM_GET_SUPPORTED_CPUID");
   }
@@ -92,16 +95,19 @@ absl::StatusOr<std::vector<kvm_cpuid_entry2>> Kvm::GetSupportedCpuid() const {
 }
 
 absl::StatusOr<std::vector<uint32_t>> Kvm::GetMsrIndexList() const {
-  kvm_msr_list probe{};
-  Ioctl(fd_.get(), KVM_GET_MSR_INDEX_LIST, &probe);  // E2BIG, fills nmsrs
-  std::vector<uint8_t> buf(sizeof(kvm_msr_list) +
+  KvmMsrListHeader probe{};
+  Ioctl(fd_.get(), kKvmGetMsrIndexList, &probe);  // E2BIG, fills nmsrs
+  std::vector<uint8_t> buf(sizeof(KvmMsrListHeader) +
                            probe.nmsrs * sizeof(uint32_t));
-  auto* list = reinterpret_cast<kvm_msr_list*>(buf.data());
-  list->nmsrs = probe.nmsrs;
-  if (Ioctl(fd_.get(), KVM_GET_MSR_INDEX_LIST, list) < 0) {
+  auto* header = reinterpret_cast<KvmMsrListHeader*>(buf.data());
+  header->nmsrs = probe.nmsrs;
+  if (Ioctl(fd_.get(), kKvmGetMsrIndexList, header) < 0) {
     return ErrnoStatus("KVM_GET_MSR_INDEX_LIST");
   }
-  return std::vector<uint32_t>(list->indices, list->indices + list->nmsrs);
+  std::vector<uint32_t> indices(header->nmsrs);
+  std::memcpy(indices.data(), buf.data() + sizeof(*header),
+              indices.size() * sizeof(uint32_t));
+  return indices;
 }
 
 absl::StatusOr<Vm> Kvm::CreateVm() const {
@@ -118,9 +124,9 @@ absl::Status Vm::SetUserMemoryRegion(uint32_t slot, uint64_t guest_phys_addr,
   region.memory_size = size;
   region.userspace_addr = reinterpret_cast<uint64_t>(host_addr);
   if (Ioctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-    return ErrnoStatus(absl::StrFormat(
-        "KVM_SET_USER_MEMORY_REGION slot %u [%#x, +%#x)", slot,
-        guest_phys_addr, size));
+    return ErrnoStatus(
+        absl::StrFormat("KVM_SET_USER_MEMORY_REGION slot %u [%#x, +%#x)", slot,
+                        guest_phys_addr, size));
   }
   return absl::OkStatus();
 }
@@ -176,8 +182,8 @@ absl::Status Vm::SetIrqLine(uint32_t gsi, bool level) {
 }
 
 namespace {
-kvm_ioeventfd MakeIoEventFd(int event_fd, uint64_t addr, uint32_t len,
-                            bool pio, std::optional<uint64_t> datamatch) {
+kvm_ioeventfd MakeIoEventFd(int event_fd, uint64_t addr, uint32_t len, bool pio,
+                            std::optional<uint64_t> datamatch) {
   kvm_ioeventfd io{};
   io.fd = event_fd;
   io.addr = addr;
@@ -231,10 +237,10 @@ absl::StatusOr<Vcpu> Vm::CreateVcpu(uint32_t id) {
   return Vcpu(id, std::move(vcpu_fd), std::move(*run));
 }
 
-#define KUML_VCPU_IOCTL(name, request, arg)                                  \
-  if (Ioctl(fd_.get(), request, arg) < 0) {                                  \
-    return ErrnoStatus(absl::StrCat(#request " (vcpu ", id_, ")"));         \
-  }                                                                          \
+#define KUML_VCPU_IOCTL(name, request, arg)                         \
+  if (Ioctl(fd_.get(), request, arg) < 0) {                         \
+    return ErrnoStatus(absl::StrCat(#request " (vcpu ", id_, ")")); \
+  }                                                                 \
   return absl::OkStatus()
 
 absl::Status Vcpu::GetRegs(kvm_regs* regs) const {
@@ -267,25 +273,26 @@ absl::Status Vcpu::SetVcpuEvents(const kvm_vcpu_events& events) {
 #undef KUML_VCPU_IOCTL
 
 absl::Status Vcpu::SetCpuid(const std::vector<kvm_cpuid_entry2>& entries) {
-  std::vector<uint8_t> buf(sizeof(kvm_cpuid2) +
+  std::vector<uint8_t> buf(sizeof(KvmCpuid2Header) +
                            entries.size() * sizeof(kvm_cpuid_entry2));
-  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.data());
-  cpuid->nent = entries.size();
-  std::memcpy(cpuid->entries, entries.data(),
+  auto* header = reinterpret_cast<KvmCpuid2Header*>(buf.data());
+  header->nent = entries.size();
+  std::memcpy(buf.data() + sizeof(*header), entries.data(),
               entries.size() * sizeof(kvm_cpuid_entry2));
-  if (Ioctl(fd_.get(), KVM_SET_CPUID2, cpuid) < 0) {
+  if (Ioctl(fd_.get(), kKvmSetCpuid2, header) < 0) {
     return ErrnoStatus(absl::StrCat("KVM_SET_CPUID2 (vcpu ", id_, ")"));
   }
   return absl::OkStatus();
 }
 
 absl::Status Vcpu::SetMsrs(const std::vector<kvm_msr_entry>& msrs) {
-  std::vector<uint8_t> buf(sizeof(kvm_msrs) +
+  std::vector<uint8_t> buf(sizeof(KvmMsrsHeader) +
                            msrs.size() * sizeof(kvm_msr_entry));
-  auto* list = reinterpret_cast<kvm_msrs*>(buf.data());
-  list->nmsrs = msrs.size();
-  std::memcpy(list->entries, msrs.data(), msrs.size() * sizeof(kvm_msr_entry));
-  int n = Ioctl(fd_.get(), KVM_SET_MSRS, list);
+  auto* header = reinterpret_cast<KvmMsrsHeader*>(buf.data());
+  header->nmsrs = msrs.size();
+  std::memcpy(buf.data() + sizeof(*header), msrs.data(),
+              msrs.size() * sizeof(kvm_msr_entry));
+  int n = Ioctl(fd_.get(), kKvmSetMsrs, header);
   if (n < 0) return ErrnoStatus(absl::StrCat("KVM_SET_MSRS (vcpu ", id_, ")"));
   if (n != static_cast<int>(msrs.size())) {
     return absl::InternalError(absl::StrFormat(

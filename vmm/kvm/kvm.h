@@ -68,8 +68,8 @@ class Vm {
   absl::Status SetIrqLine(uint32_t gsi, bool level);
   // KVM_IOEVENTFD: a guest write to [addr, addr+len) (matching `datamatch`
   // when given) signals `event_fd` instead of exiting to the VMM.
-  absl::Status AddIoEventFd(int event_fd, uint64_t addr, uint32_t len,
-                            bool pio, std::optional<uint64_t> datamatch);
+  absl::Status AddIoEventFd(int event_fd, uint64_t addr, uint32_t len, bool pio,
+                            std::optional<uint64_t> datamatch);
   absl::Status RemoveIoEventFd(int event_fd, uint64_t addr, uint32_t len,
                                bool pio, std::optional<uint64_t> datamatch);
   // KVM_IRQFD: a write to `event_fd` injects an edge on `gsi`.

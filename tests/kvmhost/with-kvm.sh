@@ -1,0 +1,142 @@
+#!/bin/bash
+# with-kvm.sh COMMAND [ARGS...]: runs COMMAND where a KVM is available.
+#
+# - When this host has a usable /dev/kvm, COMMAND runs here directly.
+# - Otherwise COMMAND runs inside a throwaway "nested KVM host": a QEMU virtual
+#   machine under software emulation (TCG) whose emulated AMD CPU offers SVM,
+#   running Debian's kernel with the real kvm_amd module, so /dev/kvm exists
+#   inside it. The host's file system is shared read-only over 9p, so COMMAND
+#   and everything it uses are the same files; the current directory and
+#   $TEST_TMPDIR / $TEST_UNDECLARED_OUTPUTS_DIR (when set) and the paths in
+#   $KUML_KVMHOST_RW (colon-separated) are shared writable.
+# - With neither, it fails loudly: a KVM test must never pass without a KVM.
+#
+# KUML_KVMHOST=host|nested|auto (default auto) forces the choice.
+# KUML_KVMHOST_MEM (MiB, default 2048), KUML_KVMHOST_CPUS (default 2).
+set -uo pipefail
+# Our helper scripts: beside this one, or in the Bazel runfiles tree when this
+# script runs as an sh_test (then it is a copy under the test's own name).
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ ! -f "$here/nested-init.sh" ] && [ -n "${TEST_SRCDIR:-}" ]; then
+  here=$TEST_SRCDIR/kuml/tests/kvmhost
+fi
+mode=${KUML_KVMHOST:-auto}
+
+if [ $# -eq 0 ]; then
+  echo "usage: with-kvm.sh COMMAND [ARGS...]" >&2
+  exit 2
+fi
+
+host_kvm_usable() {
+  [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]
+}
+
+if [ "$mode" = host ] || { [ "$mode" = auto ] && host_kvm_usable; }; then
+  if ! host_kvm_usable; then
+    echo "kvmhost: KUML_KVMHOST=host but /dev/kvm is not usable here" >&2
+    exit 1
+  fi
+  if grep -qwE 'vmx|svm' /proc/cpuinfo; then
+    echo "kvmhost: using this host's /dev/kvm (hardware virtualization)" >&2
+  else
+    echo "kvmhost: using this host's /dev/kvm (software-assisted KVM:" \
+      "guest ring 0 is emulated, expect slow guests)" >&2
+  fi
+  exec "$@"
+fi
+
+# --- nested KVM host -------------------------------------------------------
+fail() {
+  echo "kvmhost: FAILED: $*" >&2
+  echo "kvmhost: this test needs a KVM: none on this host (/dev/kvm absent)" \
+    "and the nested KVM host could not be started. ./setup.sh installs" \
+    "what it needs (qemu-system-x86, linux-image-amd64, busybox-static)." >&2
+  exit 1
+}
+
+qemu=$(command -v qemu-system-x86_64) || fail "qemu-system-x86_64 not found"
+kernel=""
+release=""
+for k in $(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V -r); do
+  r=${k#/boot/vmlinuz-}
+  if [ -d "/lib/modules/$r/kernel/arch/x86/kvm" ]; then
+    kernel=$k
+    release=$r
+    break
+  fi
+done
+[ -n "$kernel" ] || fail "no /boot/vmlinuz-* with KVM modules in /lib/modules"
+
+# The initramfs is cached per kernel release and per version of our scripts.
+cache_home=${KUML_CACHE:-$(getent passwd "$(id -u)" | cut -d: -f6)/.cache/kuml}
+stamp=$(cat "$here/build-initramfs.sh" "$here/nested-init.sh" | md5sum | cut -c1-12)
+initrd=$cache_home/kvmhost/initramfs-$release-$stamp.gz
+if [ ! -s "$initrd" ]; then
+  mkdir -p "$(dirname "$initrd")" 2>/dev/null || true
+  if ! touch "$initrd.probe" 2>/dev/null; then
+    initrd=$(mktemp -d)/initramfs.gz  # read-only cache (e.g. a sandbox)
+  fi
+  rm -f "$initrd.probe"
+  bash "$here/build-initramfs.sh" "$release" "$initrd" ||
+    fail "could not build the nested host's initramfs"
+fi
+
+ctl=$(mktemp -d /tmp/kvmhost.XXXXXX)
+trap 'rm -rf "$ctl"' EXIT
+# The command runs with this environment and working directory.
+{
+  export -p | grep -v -E '^declare -x (PWD|OLDPWD|SHLVL|_)='
+  printf 'cd %q || exit 126\n' "$PWD"
+  printf 'exec'
+  printf ' %q' "$@"
+  printf '\n'
+} > "$ctl/run.sh"
+
+# Writable: the working directory, Bazel's test directories and the
+# directories of the files a test runner writes (gtest's XML, premature-exit
+# marker ...), and $KUML_KVMHOST_RW. Parents are mounted before children.
+candidates=("$PWD")
+for v in TEST_TMPDIR TEST_UNDECLARED_OUTPUTS_DIR; do
+  [ -n "${!v:-}" ] && candidates+=("${!v}")
+done
+for v in XML_OUTPUT_FILE TEST_PREMATURE_EXIT_FILE TEST_INFRASTRUCTURE_FAILURE_FILE \
+         TEST_WARNINGS_OUTPUT_FILE TEST_SHARD_STATUS_FILE; do
+  [ -n "${!v:-}" ] && candidates+=("$(dirname "${!v}")")
+done
+IFS=: read -r -a extra <<< "${KUML_KVMHOST_RW:-}"
+candidates+=("${extra[@]}")
+rw_dirs=()
+while IFS= read -r d; do
+  [ -n "$d" ] && rw_dirs+=("$d")
+done < <(for d in "${candidates[@]}"; do
+           [ -n "$d" ] && [ -d "$d" ] && (cd "$d" && pwd -P)
+         done | sort -u | awk '{ print length($0) " " $0 }' | sort -n | cut -d' ' -f2-)
+
+virtfs=(-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+        -virtfs "local,path=$ctl,mount_tag=ctl,security_model=none,multidevs=remap")
+i=0
+for d in "${rw_dirs[@]}"; do
+  echo "$d" > "$ctl/rw$i"
+  virtfs+=(-virtfs "local,path=$d,mount_tag=rw$i,security_model=none,multidevs=remap")
+  i=$((i + 1))
+done
+
+echo "kvmhost: no /dev/kvm on this host; running inside a nested KVM host" \
+  "(QEMU TCG, emulated AMD CPU with SVM, $release kvm_amd)" >&2
+start=$(date +%s.%N)
+"$qemu" -accel tcg,thread=multi -cpu max -smp "${KUML_KVMHOST_CPUS:-2}" \
+  -m "${KUML_KVMHOST_MEM:-2048}" -nographic -no-reboot -nodefaults \
+  -serial file:"$ctl/console" -kernel "$kernel" -initrd "$initrd" \
+  -append "console=ttyS0 quiet panic=-1 loglevel=3" "${virtfs[@]}" \
+  </dev/null >"$ctl/qemu.log" 2>&1
+qemu_rc=$?
+end=$(date +%s.%N)
+cat "$ctl/output" 2>/dev/null
+if [ ! -s "$ctl/rc" ]; then
+  echo "kvmhost: the nested host did not finish (qemu exit $qemu_rc)" >&2
+  tail -n 30 "$ctl/console" "$ctl/qemu.log" >&2
+  exit 1
+fi
+rc=$(cat "$ctl/rc")
+echo "kvmhost: command exited $rc after $(echo "$end - $start" | bc) s in the nested host" >&2
+exit "$rc"
