@@ -281,10 +281,14 @@ TEST(HostKernelTest, LoadsAnInstalledBzImage) {
   if (access(kernel.c_str(), R_OK) != 0) {
     GTEST_SKIP() << kernel << " is not readable by this user";
   }
+  const std::string release = kernel.substr(std::strlen("/boot/vmlinuz-"));
   auto mem = std::move(GuestMemory::Create(512 * kMiB)).value();
   KernelLoadRequest req;
   req.kernel_path = kernel;
   req.cmdline = "console=ttyS0 root=/dev/vda";
+  // Its initrd too, when there is one we may read.
+  const std::string initrd = "/boot/initrd.img-" + release;
+  if (access(initrd.c_str(), R_OK) == 0) req.initrd_path = initrd;
   auto state = LoadKernel(*mem, req);
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_TRUE(state->efer & kEferLma);
@@ -294,9 +298,19 @@ TEST(HostKernelTest, LoadsAnInstalledBzImage) {
   ASSERT_TRUE(zp_hdr.ok());
   EXPECT_EQ(*zp_hdr, 0x53726448u) << "HdrS";
 
+  if (req.initrd_path.has_value()) {
+    auto image = mem->ReadObject<uint32_t>(layout::kZeroPageAddr + 0x218);
+    auto size = mem->ReadObject<uint32_t>(layout::kZeroPageAddr + 0x21c);
+    auto max = mem->ReadObject<uint32_t>(layout::kZeroPageAddr + 0x22c);
+    ASSERT_TRUE(image.ok() && size.ok() && max.ok());
+    EXPECT_GT(*size, 0u);
+    EXPECT_EQ(*image % 4096, 0u);
+    EXPECT_LE(uint64_t{*image} + *size - 1, *max);
+    EXPECT_LE(uint64_t{*image} + *size, 512 * kMiB);
+  }
+
   auto version = KernelVersionString(kernel);
   ASSERT_TRUE(version.ok()) << version.status();
-  const std::string release = kernel.substr(std::strlen("/boot/vmlinuz-"));
   EXPECT_TRUE(absl::StartsWith(*version, "Linux version " + release))
       << *version;
 }
