@@ -1,0 +1,95 @@
+// VirtioBlock: a virtio-blk device (virtio 1.x spec 5.2) over a BlockBackend.
+//
+// One request queue of kQueueSize entries. Offered features: VERSION_1,
+// SEG_MAX (kQueueSize - 2), BLK_SIZE (512), FLUSH, RO when the backend is
+// read-only, RING_INDIRECT_DESC, RING_EVENT_IDX. Config space: capacity in
+// 512-byte sectors, seg_max, blk_size.
+//
+// Requests: IN, OUT, FLUSH and GET_ID (the serial, at most 20 bytes, NUL
+// padded when shorter); any other type gets VIRTIO_BLK_S_UNSUPP. A request
+// whose data length is not a multiple of 512, whose sector range overflows or
+// ends past the capacity, or that writes to a read-only disk gets
+// VIRTIO_BLK_S_IOERR and moves no data. A chain with fewer than 16 readable
+// bytes (the header) or no writable byte (the status) is returned unanswered
+// with used length 0. The used length is the number of bytes written into
+// the guest's buffers, status byte included. The last writable byte is the
+// status; no framing is assumed otherwise (spec 2.6.4).
+//
+// Requests are served synchronously inside QueueNotify(), on whichever
+// thread kicked the queue (vCPU or event loop). An asynchronous path
+// (io_uring, a worker) can replace Serve() later without changing the
+// interface.
+#ifndef KUML_DEVICES_VIRTIO_BLOCK_DEVICE_H_
+#define KUML_DEVICES_VIRTIO_BLOCK_DEVICE_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "devices/block/block_backend.h"
+#include "devices/virtio/descriptor_chain.h"
+#include "devices/virtio/virtio_device.h"
+
+namespace kuml {
+
+class VirtioBlock : public VirtioDevice {
+ public:
+  static constexpr uint16_t kQueueSize = 256;
+  static constexpr uint32_t kSegMax = kQueueSize - 2;  // + header + status
+  static constexpr size_t kConfigBytes = 64;
+
+  // What happened to requests so far (for tests and the VMM's statistics).
+  struct Stats {
+    uint64_t reads = 0;
+    uint64_t writes = 0;
+    uint64_t flushes = 0;
+    uint64_t get_ids = 0;
+    uint64_t unsupported = 0;
+    uint64_t io_errors = 0;  // requests answered VIRTIO_BLK_S_IOERR
+    uint64_t dropped = 0;    // chains without header or status byte
+  };
+
+  // `serial` is what GET_ID returns; longer than 20 bytes is cut.
+  VirtioBlock(std::unique_ptr<BlockBackend> backend, std::string serial);
+
+  BlockBackend* backend() const { return backend_.get(); }
+  Stats stats() const;
+
+  // VirtioDevice:
+  uint32_t device_type() const override;
+  uint64_t device_features() const override { return features_; }
+  uint16_t num_queues() const override { return 1; }
+  uint16_t queue_max_size(uint16_t index) const override { return kQueueSize; }
+  void ReadConfig(uint64_t offset, uint8_t* data, uint32_t size) override;
+  void WriteConfig(uint64_t offset, const uint8_t* data,
+                   uint32_t size) override;
+  absl::Status Activate(VirtioActivation activation) override;
+  void QueueNotify(uint16_t index) override;
+  void Reset() override;
+
+ private:
+  // Serves one request; returns the used length.
+  uint32_t Serve(const DescriptorChain& chain)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // VIRTIO_BLK_S_OK when [sector * 512, + len) is a whole-sector range
+  // inside the disk, VIRTIO_BLK_S_IOERR otherwise; sets *offset.
+  uint8_t CheckRange(uint64_t sector, uint64_t len, uint64_t* offset) const;
+
+  const std::unique_ptr<BlockBackend> backend_;
+  const std::string serial_;
+  const uint64_t features_;
+  std::array<uint8_t, kConfigBytes> config_{};
+
+  mutable absl::Mutex mu_;
+  bool active_ ABSL_GUARDED_BY(mu_) = false;
+  Virtqueue* queue_ ABSL_GUARDED_BY(mu_) = nullptr;
+  VirtioInterrupt* interrupt_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool reported_broken_ ABSL_GUARDED_BY(mu_) = false;
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kuml
+
+#endif  // KUML_DEVICES_VIRTIO_BLOCK_DEVICE_H_
