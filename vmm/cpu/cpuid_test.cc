@@ -35,8 +35,8 @@ std::vector<kvm_cpuid_entry2> PvmLikeTable() {
 }
 
 TEST(CpuidTest, SoftwareKvmClearsEveryQuirkBit) {
-  auto table = BuildGuestCpuid(
-      PvmLikeTable(), {0, 1, KvmFlavor::kSoftwareAssisted});
+  auto table =
+      BuildGuestCpuid(PvmLikeTable(), {0, 1, KvmFlavor::kSoftwareAssisted});
   const kvm_cpuid_entry2* leaf1 = FindCpuid(table, 1);
   ASSERT_NE(leaf1, nullptr);
   EXPECT_EQ(leaf1->ecx & (1u << 13), 0u) << "cx16 must be cleared";

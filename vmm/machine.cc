@@ -1,0 +1,314 @@
+#include "vmm/machine.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "devices/block/raw_file_backend.h"
+#include "devices/virtio/block_device.h"
+#include "devices/virtio/mmio_cmdline.h"
+#include "util/errno_status.h"
+#include "vmm/boot/cpu_state.h"
+#include "vmm/boot/kernel_loader.h"
+#include "vmm/boot/mptable.h"
+#include "vmm/vcpu_setup.h"
+
+namespace kuml {
+namespace {
+
+// Pages KVM needs outside guest RAM on Intel hosts (real-mode TSS: 3 pages;
+// EPT identity map: 1 page). Just below the 4 GiB line, clear of the IOAPIC
+// and LAPIC windows.
+constexpr uint64_t kKvmTssAddr = 0xfffbd000;
+constexpr uint64_t kKvmIdentityMapAddr = 0xfffbc000;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
+    const Kvm& kvm, KvmFlavor flavor, const MachineConfig& config) {
+  if (config.num_vcpus < 1 || config.num_vcpus > 254) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("vcpu count ", config.num_vcpus, " is not in 1..254"));
+  }
+  if (config.disks.size() > kMaxVirtioDevices) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(config.disks.size(), " disks: at most ", kMaxVirtioDevices,
+                     " virtio devices fit"));
+  }
+  absl::StatusOr<std::unique_ptr<GuestMemory>> memory =
+      GuestMemory::Create(config.mem_bytes);
+  if (!memory.ok()) return memory.status();
+  absl::StatusOr<Vm> vm = kvm.CreateVm();
+  if (!vm.ok()) return vm.status();
+  absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
+  if (!loop.ok()) return loop.status();
+  std::unique_ptr<Machine> machine(new Machine(
+      config, flavor, std::move(*vm), std::move(*memory), std::move(*loop)));
+  absl::Status s = machine->Init(kvm);
+  if (!s.ok()) return s;
+  return machine;
+}
+
+Machine::Machine(const MachineConfig& config, KvmFlavor flavor, Vm vm,
+                 std::unique_ptr<GuestMemory> memory,
+                 std::unique_ptr<EventLoop> loop)
+    : config_(config),
+      flavor_(flavor),
+      vm_(std::move(vm)),
+      memory_(std::move(memory)),
+      loop_(std::move(loop)),
+      console_irq_(&vm_, kConsoleIrq) {}
+
+Machine::~Machine() {
+  for (auto& r : runners_) r->Kick();
+  runners_.clear();  // joins the vCPU threads before devices go away
+  if (console_watched_ && config_.console != nullptr) {
+    loop_->Remove(config_.console->input_fd());
+  }
+}
+
+absl::Status Machine::Init(const Kvm& kvm) {
+  absl::Status s = vm_.SetTssAddr(kKvmTssAddr);
+  if (!s.ok()) return s;
+  s = vm_.SetIdentityMapAddr(kKvmIdentityMapAddr);
+  if (!s.ok()) return s;
+  s = vm_.CreateIrqchip();
+  if (!s.ok()) return s;
+  s = vm_.CreatePit2();
+  if (!s.ok()) return s;
+  if (kvm.CheckExtension(KVM_CAP_EXIT_ON_EMULATION_FAILURE) > 0) {
+    s = vm_.EnableExitOnEmulationFailure();
+    if (!s.ok()) return s;
+  }
+  uint32_t slot = 0;
+  for (const GuestRegion& r : memory_->regions()) {
+    s = vm_.SetUserMemoryRegion(slot++, r.gpa, r.size, r.host);
+    if (!s.ok()) return s;
+  }
+
+  s = InitPlatformDevices();
+  if (!s.ok()) return s;
+  std::vector<std::string> cmdline = {"console=ttyS0", "reboot=k"};
+  for (const DiskConfig& disk : config_.disks) {
+    s = AddDisk(disk);
+    if (!s.ok()) return s;
+    const VirtioSlot& v = *virtio_.back();
+    cmdline.push_back(
+        VirtioMmioCmdline(v.base, MmioTransport::kWindowBytes, v.irq));
+  }
+  cmdline.insert(cmdline.end(), config_.kernel_args.begin(),
+                 config_.kernel_args.end());
+  kernel_cmdline_ = absl::StrJoin(cmdline, " ");
+  // x86 Linux keeps COMMAND_LINE_SIZE - 1 = 2047 bytes and silently drops the
+  // rest; a vmlinux cannot tell us its limit, so refuse instead of truncating.
+  constexpr size_t kLinuxCommandLineMax = 2047;
+  if (kernel_cmdline_.size() > kLinuxCommandLineMax) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the guest kernel command line would be ",
+                     kernel_cmdline_.size(), " bytes; Linux keeps only ",
+                     kLinuxCommandLineMax, ": drop some switches"));
+  }
+
+  absl::StatusOr<BootCpuState> boot = LoadGuest();
+  if (!boot.ok()) return boot.status();
+  s = WriteMpTable(*memory_, config_.num_vcpus);
+  if (!s.ok()) return s;
+
+  absl::StatusOr<std::vector<kvm_cpuid_entry2>> cpuid = kvm.GetSupportedCpuid();
+  if (!cpuid.ok()) return cpuid.status();
+  VcpuSetup setup;
+  setup.supported_cpuid = &*cpuid;
+  setup.num_vcpus = config_.num_vcpus;
+  setup.flavor = flavor_;
+  for (uint32_t id = 0; id < config_.num_vcpus; ++id) {
+    absl::StatusOr<Vcpu> vcpu = vm_.CreateVcpu(id);
+    if (!vcpu.ok()) return vcpu.status();
+    vcpus_.push_back(std::make_unique<Vcpu>(std::move(*vcpu)));
+    s = ConfigureVcpu(*vcpus_.back(), setup);
+    if (!s.ok()) return s;
+    // Application processors wait in KVM for the boot CPU's INIT/SIPI.
+    if (id == 0) {
+      s = ApplyBootState(*vcpus_.back(), *boot);
+      if (!s.ok()) return s;
+    }
+    runners_.push_back(std::make_unique<VcpuRunner>(
+        vcpus_.back().get(), &pio_, &mmio_, memory_.get(), this));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Machine::InitPlatformDevices() {
+  Channel* console = config_.console;
+  console_ = std::make_unique<Uart8250>(
+      &console_irq_, [console](absl::Span<const uint8_t> bytes) {
+        // A console whose host side is gone just stops showing output; the
+        // guest goes on (as UML does when its terminal disappears).
+        if (console != nullptr) (void)console->Write(bytes);
+      });
+  struct Port {
+    uint64_t base, length;
+    BusDevice* device;
+  } ports[] = {
+      {kConsolePort, Uart8250::kRegisterCount, console_.get()},
+      {ResetControl::kI8042Base, ResetControl::kI8042Length, &i8042_},
+      {ResetControl::kCf9Port, 1, &cf9_},
+      {PanicNotifier::kPort, 1, &panic_},
+      {PowerControl::kPort, PowerControl::kLength, &power_},
+  };
+  for (const Port& p : ports) {
+    absl::Status s = pio_.Register(p.base, p.length, p.device);
+    if (!s.ok()) return s;
+  }
+  if (console != nullptr && console->input_fd() >= 0) {
+    console_pump_ = std::make_unique<InputPump>(console, console_.get());
+    console_->SetRoomCallback(
+        [this] { loop_->Post([this] { PumpConsoleInput(); }); });
+    absl::Status s = loop_->Add(console->input_fd(), EPOLLIN,
+                                [this](uint32_t) { PumpConsoleInput(); });
+    if (s.ok()) {
+      console_watched_ = true;
+    } else {
+      // epoll refuses regular files and /dev/null: they never block, so pump
+      // them once the loop runs; PumpConsoleInput keeps going until EOF.
+      loop_->Post([this] { PumpConsoleInput(); });
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Machine::PumpConsoleInput() {
+  int fd = config_.console->input_fd();
+  switch (console_pump_->Pump()) {
+    case InputPump::Next::kWatch:
+      if (!console_watched_) loop_->Post([this] { PumpConsoleInput(); });
+      break;
+    case InputPump::Next::kPause:
+      if (console_watched_) (void)loop_->Modify(fd, 0);
+      break;
+    case InputPump::Next::kStop:
+      if (console_watched_) {
+        loop_->Remove(fd);
+        console_watched_ = false;
+      }
+      return;
+  }
+  if (console_watched_) (void)loop_->Modify(fd, EPOLLIN);
+}
+
+absl::Status Machine::AddDisk(const DiskConfig& disk) {
+  absl::StatusOr<std::unique_ptr<RawFileBackend>> backend =
+      RawFileBackend::Open(disk.path, disk.read_only);
+  if (!backend.ok()) return backend.status();
+  auto slot = std::make_unique<VirtioSlot>();
+  uint32_t index = virtio_.size();
+  slot->base = kVirtioMmioBase + index * MmioTransport::kWindowBytes;
+  slot->irq = kFirstVirtioIrq + index;
+  absl::StatusOr<std::unique_ptr<IrqFdLine>> irq =
+      IrqFdLine::Create(&vm_, slot->irq);
+  if (!irq.ok()) return irq.status();
+  slot->irq_line = std::move(*irq);
+  slot->transport = std::make_unique<MmioTransport>(
+      std::make_unique<VirtioBlock>(std::move(*backend), disk.serial),
+      memory_.get(), slot->irq_line.get());
+  absl::Status s = mmio_.Register(slot->base, MmioTransport::kWindowBytes,
+                                  slot->transport.get());
+  if (!s.ok()) return s;
+  s = WatchNotifications(*slot);
+  if (!s.ok()) return s;
+  virtio_.push_back(std::move(slot));
+  return absl::OkStatus();
+}
+
+absl::Status Machine::WatchNotifications(VirtioSlot& slot) {
+  // virtio-blk has one queue; the write of its index (0) to QueueNotify is
+  // caught by KVM and signalled on this eventfd, so the vCPU never exits.
+  slot.notify.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!slot.notify.valid()) return ErrnoStatus("eventfd for ioeventfd");
+  absl::Status s = vm_.AddIoEventFd(
+      slot.notify.get(), slot.base + MmioTransport::kQueueNotifyOffset, 4,
+      /*pio=*/false, /*datamatch=*/0);
+  if (!s.ok()) return s;
+  MmioTransport* transport = slot.transport.get();
+  int fd = slot.notify.get();
+  return loop_->Add(fd, EPOLLIN, [transport, fd](uint32_t) {
+    uint64_t count;
+    if (::read(fd, &count, sizeof(count)) == sizeof(count)) {
+      transport->NotifyQueue(0);
+    }
+  });
+}
+
+absl::StatusOr<BootCpuState> Machine::LoadGuest() {
+  if (config_.payload.has_value()) {
+    const PayloadImage& p = *config_.payload;
+    absl::Status s = memory_->Write(p.load_addr, p.code.data(), p.code.size());
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("payload does not fit guest RAM: ", s.message()));
+    }
+    BootCpuState state = ProtectedMode32BootState(p.load_addr, 0);
+    s = WriteBootGdt(*memory_, state);
+    if (!s.ok()) return s;
+    return state;
+  }
+  KernelLoadRequest req;
+  req.kernel_path = config_.kernel_path;
+  req.cmdline = kernel_cmdline_;
+  req.initrd_path = config_.initrd_path;
+  return LoadKernel(*memory_, req);
+}
+
+MachineStop Machine::Run() {
+  for (auto& r : runners_) r->Start();
+  loop_->Run();
+  for (auto& r : runners_) r->Kick();
+  for (auto& r : runners_) r->Join();
+  absl::MutexLock lock(&stop_mu_);
+  return stop_;
+}
+
+void Machine::RequestStop(StopReason reason, std::string detail) {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    if (stop_requested_.load()) return;
+    stop_.reason = reason;
+    stop_.detail = std::move(detail);
+    stop_requested_.store(true);
+  }
+  for (auto& r : runners_) r->Kick();
+  loop_->Stop();
+}
+
+void Machine::OnGuestRequest(GuestRequest request) {
+  switch (request) {
+    case GuestRequest::kPowerOff:
+      RequestStop(StopReason::kPowerOff, "the guest powered off");
+      break;
+    case GuestRequest::kReset:
+      RequestStop(StopReason::kReset, "the guest asked for a reset");
+      break;
+    case GuestRequest::kPanic:
+      RequestStop(StopReason::kGuestPanic, "the guest kernel panicked");
+      break;
+  }
+}
+
+uint64_t Machine::total_exits() const {
+  uint64_t n = 0;
+  for (const auto& r : runners_) n += r->counters().exits.load();
+  return n;
+}
+
+uint64_t Machine::refused_instructions_fixed() const {
+  uint64_t n = 0;
+  for (const auto& r : runners_) {
+    n += r->counters().refused_instructions_fixed.load();
+  }
+  return n;
+}
+
+}  // namespace kuml

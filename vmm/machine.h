@@ -1,0 +1,157 @@
+// Machine: one guest — its memory, vCPUs and devices — and the loop that runs
+// it until it stops.
+//
+// Built from a MachineConfig (plain VMM terms; the UML front end in
+// frontend/ and cli/ translates the user's switches into it). Run() starts a
+// thread per vCPU, runs the event loop (console input, virtio notifications)
+// on the calling thread and returns why the machine stopped. A reboot is a
+// new Machine built from the same config: guest state never leaks from one
+// boot into the next.
+//
+// Guest physical layout beyond RAM (see vmm/boot/layout.h for low memory):
+//   0xd0000000 + i * 0x1000   virtio-mmio device i, IRQ kFirstVirtioIrq + i
+//   0xfec00000 IOAPIC, 0xfee00000 local APICs (in-kernel)
+//   ports: 0x3f8 ttyS0 (IRQ 4), 0x60/0x64 i8042 reset, 0x505 panic
+//          notifier, 0x604 power control, 0xcf9 reset control
+#ifndef KUML_VMM_MACHINE_H_
+#define KUML_VMM_MACHINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "devices/chan/channel.h"
+#include "devices/chan/input_pump.h"
+#include "devices/io_bus.h"
+#include "devices/platform/guest_requests.h"
+#include "devices/platform/panic_notifier.h"
+#include "devices/platform/power_control.h"
+#include "devices/platform/reset_control.h"
+#include "devices/serial/uart_8250.h"
+#include "devices/virtio/mmio_transport.h"
+#include "util/unique_fd.h"
+#include "vmm/boot/cpu_state.h"
+#include "vmm/cpu/host_kvm.h"
+#include "vmm/event_loop.h"
+#include "vmm/guest_memory.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/kvm_interrupt_lines.h"
+#include "vmm/machine_stop.h"
+#include "vmm/vcpu_runner.h"
+
+namespace kuml {
+
+struct DiskConfig {
+  std::string path;
+  bool read_only = false;
+  std::string serial;  // virtio-blk GET_ID string (<= 20 bytes)
+};
+
+// A tiny guest program instead of a kernel (tests and benchmarks): `code` is
+// copied to `load_addr` and entered in 32-bit flat protected mode, paging
+// off, interrupts off.
+struct PayloadImage {
+  std::vector<uint8_t> code;
+  uint32_t load_addr = 0x100000;
+};
+
+struct MachineConfig {
+  uint64_t mem_bytes = 64ull << 20;
+  uint32_t num_vcpus = 1;
+  std::string kernel_path;  // vmlinux (PVH) or bzImage
+  std::optional<std::string> initrd_path;
+  // The user's part of the kernel command line; the machine prepends the
+  // console and the virtio-mmio device announcements.
+  std::vector<std::string> kernel_args;
+  std::optional<PayloadImage> payload;  // instead of kernel_path
+  // In order: disks[0] is the guest's first virtio disk (/dev/vda).
+  std::vector<DiskConfig> disks;
+  // Host side of ttyS0; not owned, may be null (output discarded, no input).
+  Channel* console = nullptr;
+};
+
+class Machine : public StopControl, public GuestRequestSink {
+ public:
+  static constexpr uint64_t kVirtioMmioBase = 0xd0000000;
+  static constexpr uint32_t kFirstVirtioIrq = 5;
+  static constexpr uint32_t kMaxVirtioDevices = 24 - kFirstVirtioIrq;
+  static constexpr uint16_t kConsolePort = 0x3f8;
+  static constexpr uint32_t kConsoleIrq = 4;
+
+  static absl::StatusOr<std::unique_ptr<Machine>> Create(
+      const Kvm& kvm, KvmFlavor flavor, const MachineConfig& config);
+  ~Machine() override;
+
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  // Runs the guest until it stops; returns why. Call once.
+  MachineStop Run();
+
+  // StopControl: thread-safe; the first request wins.
+  void RequestStop(StopReason reason, std::string detail) override;
+  bool stop_requested() const override { return stop_requested_.load(); }
+  // GuestRequestSink (platform devices, on vCPU threads).
+  void OnGuestRequest(GuestRequest request) override;
+
+  GuestMemory& memory() { return *memory_; }
+  const std::string& kernel_cmdline() const { return kernel_cmdline_; }
+  // Summed over vCPUs.
+  uint64_t total_exits() const;
+  uint64_t refused_instructions_fixed() const;
+
+ private:
+  struct VirtioSlot {
+    uint64_t base = 0;
+    uint32_t irq = 0;
+    std::unique_ptr<IrqFdLine> irq_line;
+    std::unique_ptr<MmioTransport> transport;
+    UniqueFd notify;  // ioeventfd on QueueNotify
+  };
+
+  Machine(const MachineConfig& config, KvmFlavor flavor, Vm vm,
+          std::unique_ptr<GuestMemory> memory, std::unique_ptr<EventLoop> loop);
+
+  absl::Status Init(const Kvm& kvm);
+  absl::Status InitPlatformDevices();
+  absl::Status AddDisk(const DiskConfig& disk);
+  absl::Status WatchNotifications(VirtioSlot& slot);
+  void PumpConsoleInput();
+  absl::StatusOr<BootCpuState> LoadGuest();
+
+  MachineConfig config_;
+  KvmFlavor flavor_;
+  Vm vm_;
+  std::unique_ptr<GuestMemory> memory_;
+  std::unique_ptr<EventLoop> loop_;
+  std::string kernel_cmdline_;
+
+  IoBus pio_;
+  IoBus mmio_;
+  KvmIrqLine console_irq_;
+  std::unique_ptr<Uart8250> console_;
+  std::unique_ptr<InputPump> console_pump_;
+  bool console_watched_ = false;
+  PowerControl power_{this};
+  ResetControl i8042_{this, ResetControl::kI8042Base};
+  ResetControl cf9_{this, ResetControl::kCf9Port};
+  PanicNotifier panic_{this};
+  std::vector<std::unique_ptr<VirtioSlot>> virtio_;
+
+  std::vector<std::unique_ptr<Vcpu>> vcpus_;
+  // Last: destroyed (kicked and joined) before anything they use.
+  std::vector<std::unique_ptr<VcpuRunner>> runners_;
+
+  std::atomic<bool> stop_requested_{false};
+  absl::Mutex stop_mu_;
+  MachineStop stop_ ABSL_GUARDED_BY(stop_mu_);
+};
+
+}  // namespace kuml
+
+#endif  // KUML_VMM_MACHINE_H_

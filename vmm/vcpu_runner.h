@@ -1,0 +1,79 @@
+// VcpuRunner: one vCPU's thread — the KVM_RUN loop and its exit handling.
+//
+// Port I/O and MMIO exits go to the buses; resets, triple faults and errors
+// become stop requests to the machine. On a software-assisted KVM the loop
+// also performs the ring-0 instructions that KVM refuses (see
+// vmm/cpu/refused_instructions.h); any other emulation failure stops the
+// machine with the RIP and the instruction bytes.
+//
+// Kick() makes the vCPU leave KVM_RUN promptly (a signal whose handler sets
+// kvm_run.immediate_exit, so a kick that lands just before KVM_RUN is not
+// lost); the loop then returns if the machine is stopping.
+#ifndef KUML_VMM_VCPU_RUNNER_H_
+#define KUML_VMM_VCPU_RUNNER_H_
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "devices/io_bus.h"
+#include "vmm/guest_memory.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/machine_stop.h"
+
+namespace kuml {
+
+struct VcpuCounters {
+  std::atomic<uint64_t> exits{0};
+  std::atomic<uint64_t> pio_exits{0};
+  std::atomic<uint64_t> mmio_exits{0};
+  std::atomic<uint64_t> refused_instructions_fixed{0};
+  std::atomic<uint64_t> unclaimed_accesses{0};
+};
+
+class VcpuRunner {
+ public:
+  // Nothing is owned; all must outlive the runner.
+  VcpuRunner(Vcpu* vcpu, IoBus* pio, IoBus* mmio, GuestMemory* memory,
+             StopControl* control);
+  ~VcpuRunner();
+
+  VcpuRunner(const VcpuRunner&) = delete;
+  VcpuRunner& operator=(const VcpuRunner&) = delete;
+
+  void Start();
+  // Thread-safe. Harmless before Start() and after the thread ended.
+  void Kick();
+  void Join();
+
+  const VcpuCounters& counters() const { return counters_; }
+
+ private:
+  void Loop();
+  // Handles the exit in vcpu_->run(); an error stops the machine.
+  absl::Status HandleExit();
+  absl::Status HandlePio();
+  absl::Status HandleMmio();
+  absl::Status HandleInternalError();
+  absl::Status HandleEmulationFailure();
+
+  Vcpu* vcpu_;
+  IoBus* pio_;
+  IoBus* mmio_;
+  GuestMemory* memory_;
+  StopControl* control_;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+  pthread_t native_ = {};
+  VcpuCounters counters_;
+};
+
+// The signal used to kick vCPU threads (installed once per process).
+int VcpuKickSignal();
+
+}  // namespace kuml
+
+#endif  // KUML_VMM_VCPU_RUNNER_H_
