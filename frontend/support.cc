@@ -1,0 +1,153 @@
+#include "frontend/support.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+
+namespace kuml {
+namespace {
+
+using Uses = std::vector<std::string>;
+
+// The switch a line came from (a built-in default has none; defaults are
+// all supported, but name it anyway rather than print nothing).
+std::string LineSwitchText(const LineSpec& line, LineKind kind, int n) {
+  if (!line.switch_text.empty()) return line.switch_text;
+  return absl::StrCat(kind == LineKind::kConsole ? "con" : "ssl", n, "=",
+                      line.config);
+}
+
+bool IsFd(const ChannelSpec& chan) {
+  return chan.type == ChannelSpec::Type::kFd;
+}
+
+// Lines other than con0 may only be absent for now; `null` is treated as
+// absent (nothing is ever read from it, and what is written is dropped).
+bool IsAbsentOrNull(const LineSpec& line) {
+  return line.none || (line.input.type == ChannelSpec::Type::kNull &&
+                       line.output.type == ChannelSpec::Type::kNull);
+}
+
+void FindUbdSync(const MachineSpec& spec, Uses& uses) {
+  if (spec.ubd_sync) uses.push_back(spec.ubd_sync_switch);
+}
+
+void FindUbdBacking(const MachineSpec& spec, Uses& uses) {
+  for (const auto& [index, disk] : spec.disks) {
+    if (!disk.backing_file.empty()) uses.push_back(disk.switch_text);
+  }
+}
+
+void FindUbdFlags(const MachineSpec& spec, Uses& uses) {
+  for (const auto& [index, disk] : spec.disks) {
+    if (disk.sync || disk.no_cow || disk.shared || disk.no_trim) {
+      uses.push_back(disk.switch_text);
+    }
+  }
+}
+
+void FindConsoleZero(const MachineSpec& spec, Uses& uses) {
+  const LineSpec line = EffectiveLine(spec, LineKind::kConsole, 0);
+  if (line.none || !IsFd(line.input) || !IsFd(line.output)) {
+    uses.push_back(LineSwitchText(line, LineKind::kConsole, 0));
+  }
+}
+
+void FindOtherLines(const MachineSpec& spec, Uses& uses, LineKind kind,
+                    int first) {
+  for (int n = first; n < LineCount(kind); ++n) {
+    const LineSpec line = EffectiveLine(spec, kind, n);
+    if (!IsAbsentOrNull(line)) uses.push_back(LineSwitchText(line, kind, n));
+  }
+}
+
+void FindOtherConsoles(const MachineSpec& spec, Uses& uses) {
+  FindOtherLines(spec, uses, LineKind::kConsole, 1);
+}
+
+void FindSerialLines(const MachineSpec& spec, Uses& uses) {
+  FindOtherLines(spec, uses, LineKind::kSerial, 0);
+}
+
+void FindEth(const MachineSpec& spec, Uses& uses) {
+  for (const auto& [index, eth] : spec.eth) uses.push_back(eth.switch_text);
+}
+
+void FindVec(const MachineSpec& spec, Uses& uses) {
+  for (const auto& [index, vec] : spec.vec) uses.push_back(vec.switch_text);
+}
+
+void FindHostfs(const MachineSpec& spec, Uses& uses) {
+  if (spec.hostfs.has_value()) uses.push_back(spec.hostfs->switch_text);
+}
+
+void FindMconsoleNotify(const MachineSpec& spec, Uses& uses) {
+  if (spec.mconsole_notify.has_value()) {
+    uses.push_back(spec.mconsole_notify->switch_text);
+  }
+}
+
+void FindIomem(const MachineSpec& spec, Uses& uses) {
+  for (const IomemSpec& iomem : spec.iomem) uses.push_back(iomem.switch_text);
+}
+
+void FindShowConfig(const MachineSpec& spec, Uses& uses) {
+  if (spec.show_config) uses.push_back("--showconfig");
+}
+
+void FindVirtioUml(const MachineSpec& spec, Uses& uses) {
+  for (const std::string& text : spec.virtio_uml_devices) {
+    uses.push_back(text);
+  }
+}
+
+struct MissingFeature {
+  absl::string_view what;  // for readers of this table
+  void (*find)(const MachineSpec&, Uses&);
+};
+
+// One entry per feature the VMM lacks. Delete an entry when it lands.
+constexpr MissingFeature kMissingFeatures[] = {
+    {"ubd=sync (O_SYNC on every disk)", FindUbdSync},
+    {"ubd COW files (a backing file on the command line)", FindUbdBacking},
+    {"ubd flags s, d, c, t", FindUbdFlags},
+    {"con0 on anything but host fds", FindConsoleZero},
+    {"con1..15 attached to a channel", FindOtherConsoles},
+    {"ssl0..63 attached to a channel", FindSerialLines},
+    {"eth<n>= network devices", FindEth},
+    {"vec<n>: vector network devices", FindVec},
+    {"hostfs=", FindHostfs},
+    {"mconsole=notify:", FindMconsoleNotify},
+    {"iomem=", FindIomem},
+    {"--showconfig", FindShowConfig},
+    {"virtio_uml.device=", FindVirtioUml},
+};
+
+}  // namespace
+
+std::vector<std::string> UnsupportedSwitches(const MachineSpec& spec) {
+  Uses uses;
+  for (const MissingFeature& feature : kMissingFeatures) {
+    Uses found;
+    feature.find(spec, found);
+    for (std::string& text : found) {
+      // con=pts reaches many lines, and a disk may break several rules:
+      // name each switch once.
+      if (std::find(uses.begin(), uses.end(), text) == uses.end()) {
+        uses.push_back(std::move(text));
+      }
+    }
+  }
+  return uses;
+}
+
+absl::Status CheckSupported(const MachineSpec& spec) {
+  const std::vector<std::string> uses = UnsupportedSwitches(spec);
+  if (uses.empty()) return absl::OkStatus();
+  return absl::UnimplementedError(
+      absl::StrCat("not supported yet: ", absl::StrJoin(uses, " ")));
+}
+
+}  // namespace kuml

@@ -1,0 +1,132 @@
+#include "frontend/support.h"
+
+#include "absl/status/status.h"
+#include "frontend/command_line.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kuml {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+MachineSpec Parse(const std::vector<std::string>& args) {
+  absl::StatusOr<MachineSpec> spec = ParseCommandLine(args);
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  return spec.ok() ? *spec : MachineSpec{};
+}
+
+absl::Status Check(const std::vector<std::string>& args) {
+  return CheckSupported(Parse(args));
+}
+
+void ExpectSupported(const std::vector<std::string>& args) {
+  const absl::Status status = Check(args);
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+void ExpectRefused(const std::vector<std::string>& args,
+                   const std::string& switches) {
+  const absl::Status status = Check(args);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented) << switches;
+  EXPECT_EQ(status.message(), "not supported yet: " + switches);
+}
+
+TEST(CheckSupportedTest, ReadmeLine) {
+  ExpectSupported(
+      {"ubd0=root_fs", "con0=fd:0,fd:1", "mem=128M", "init=/init", "rw"});
+}
+
+TEST(CheckSupportedTest, NoArguments) { ExpectSupported({}); }
+
+TEST(CheckSupportedTest, TuntapIsNotYet) {
+  ExpectRefused({"ubd0=root_fs", "eth0=tuntap,tap0"}, "eth0=tuntap,tap0");
+}
+
+TEST(CheckSupportedTest, SupportedSwitches) {
+  ExpectSupported({"ubd0r=root_fs",  "ubd1=t1.img,,SER-0001",
+                   "ubdc=c.img",     "umid=vm",
+                   "uml_dir=/tmp/u", "initrd=/i",
+                   "kernel=/k",      "mem=256M",
+                   "noreboot",       "quiet",
+                   "root=/dev/ubda", "init=/init",
+                   "console=ttyS0",  "xterm=konsole",
+                   "debug",          "nosysemu",
+                   "stderr=1",       "ssl-non-raw",
+                   "udb0=x",         "fake_ide",
+                   "loglevel=7",     "FOO=bar"});
+}
+
+TEST(CheckSupportedTest, ConsoleZeroOnHostFds) {
+  ExpectSupported({"con0=fd:0,fd:1"});
+  ExpectSupported({"con0=fd:3"});
+  ExpectSupported({"con0=fd:0,fd:2", "con=null", "ssl=none"});
+  ExpectRefused({"con0=pts"}, "con0=pts");
+  ExpectRefused({"con0=fd:0,null"}, "con0=fd:0,null");
+  ExpectRefused({"con0=null"}, "con0=null");
+  ExpectRefused({"con0=none"}, "con0=none");
+  ExpectRefused({"con0=port:9000"}, "con0=port:9000");
+}
+
+TEST(CheckSupportedTest, OtherLinesOnlyNoneOrNull) {
+  // The §5.5 reference line: con=null covers con1..15.
+  ExpectSupported({"ubd0=root_fs", "root=/dev/ubda", "con0=fd:0,fd:1",
+                   "con=null", "mem=128M", "init=/init"});
+  ExpectSupported({"con1=null", "con7=none", "ssl0=null", "ssl=none"});
+  ExpectRefused({"con1=pts"}, "con1=pts");
+  ExpectRefused({"ssl0=pts"}, "ssl0=pts");
+  ExpectRefused({"ssl=pty"}, "ssl=pty");
+  ExpectRefused({"con2=null,fd:1"}, "con2=null,fd:1");
+}
+
+TEST(CheckSupportedTest, ConDefaultReachingCon0IsNamedOnce) {
+  // con=pts without con0= moves con0 as well; name the switch once.
+  ExpectRefused({"con=pts"}, "con=pts");
+  // With con0 on fds, con=pts still attaches con1..15 to ptys. Lines are
+  // checked in order: con2 comes before con3, which con=pts reaches.
+  ExpectRefused({"con0=fd:0,fd:1", "con=pts"}, "con=pts");
+  ExpectRefused({"con=pts", "con0=fd:0,fd:1", "con1=none", "con2=tty:/dev/x"},
+                "con2=tty:/dev/x con=pts");
+}
+
+TEST(CheckSupportedTest, DiskFeatures) {
+  ExpectRefused({"ubd=sync"}, "ubd=sync");
+  ExpectRefused({"ubd0=root_fs_cow,root_fs"}, "ubd0=root_fs_cow,root_fs");
+  ExpectRefused({"ubd6=t_cow.cow:t1.img"}, "ubd6=t_cow.cow:t1.img");
+  ExpectRefused({"ubd3s=t3.img"}, "ubd3s=t3.img");
+  ExpectRefused({"ubd7d=x.cow"}, "ubd7d=x.cow");
+  ExpectRefused({"ubd5c=t5.img"}, "ubd5c=t5.img");
+  ExpectRefused({"ubd4t=t4.img"}, "ubd4t=t4.img");
+  // A disk breaking two rules is named once.
+  ExpectRefused({"ubd1s=a.cow,b.img"}, "ubd1s=a.cow,b.img");
+}
+
+TEST(CheckSupportedTest, OtherFeatures) {
+  ExpectRefused({"vec0:transport=tap,ifname=t"}, "vec0:transport=tap,ifname=t");
+  ExpectRefused({"hostfs=/srv"}, "hostfs=/srv");
+  ExpectRefused({"mconsole=notify:/tmp/s"}, "mconsole=notify:/tmp/s");
+  ExpectRefused({"iomem=a,/f"}, "iomem=a,/f");
+  ExpectRefused({"virtio_uml.device=/s:1"}, "virtio_uml.device=/s:1");
+  ExpectRefused({"--showconfig"}, "--showconfig");
+}
+
+TEST(CheckSupportedTest, NamesEveryOffendingSwitch) {
+  const MachineSpec spec = Parse({"ubd0=root_fs", "eth1=mcast", "hostfs=/h",
+                                  "eth0=slirp", "ssl3=pts", "ubd2s=x"});
+  EXPECT_THAT(UnsupportedSwitches(spec),
+              ElementsAre("ubd2s=x", "ssl3=pts", "eth0=slirp", "eth1=mcast",
+                          "hostfs=/h"));
+  EXPECT_EQ(CheckSupported(spec).message(),
+            "not supported yet: ubd2s=x ssl3=pts eth0=slirp eth1=mcast "
+            "hostfs=/h");
+  EXPECT_THAT(UnsupportedSwitches(Parse({})), IsEmpty());
+}
+
+TEST(CheckSupportedTest, HandBuiltSpecWithBuiltInDefaults) {
+  // A default-constructed spec (no disks at all) has nothing unsupported.
+  EXPECT_TRUE(CheckSupported(MachineSpec{}).ok());
+}
+
+}  // namespace
+}  // namespace kuml
