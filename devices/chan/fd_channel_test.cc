@@ -157,7 +157,9 @@ void BackPressure(bool nonblocking) {
   Pipe(&r, &w);
   // Only the writer's end: O_NONBLOCK is per open file, and the reader
   // wants to block.
-  if (nonblocking) ASSERT_EQ(fcntl(w.get(), F_SETFL, O_NONBLOCK), 0);
+  if (nonblocking) {
+    ASSERT_EQ(fcntl(w.get(), F_SETFL, O_NONBLOCK), 0);
+  }
   ASSERT_GE(fcntl(w.get(), F_SETPIPE_SZ, 4096), 0);
   auto chan = FdChannel::Create(Fds(-1, w.get()));
   ASSERT_TRUE(chan.ok());
@@ -171,6 +173,9 @@ void BackPressure(bool nonblocking) {
   for (size_t off = half; off < data.size(); off += 7) {
     ASSERT_TRUE((*chan)->Write(Bytes(data.substr(off, 7))).ok());
   }
+  // EOF for the reader, so a short write shows up as a failure, not a hang.
+  chan->reset();
+  w.Reset();
   reader.join();
   ASSERT_EQ(got.size(), data.size());
   EXPECT_TRUE(got == data);
@@ -202,6 +207,7 @@ TEST(FdChannelTest, SocketpairBothWaysWithBackPressure) {
     received = ReadAll(peer.get(), data.size(), absl::Microseconds(200));
   });
   ASSERT_TRUE((*chan)->Write(Bytes(data)).ok());
+  shutdown(ours.get(), SHUT_WR);
   reader.join();
   EXPECT_TRUE(received == data);
 }

@@ -58,7 +58,9 @@ void Out(Uart8250& uart, uint64_t reg, uint8_t v) { uart.Write(reg, &v, 1); }
 TEST(SerialConsoleTest, HostInputLargerThanFifoArrivesWhole) {
   UniqueFd host_r, host_w;
   Pipe(&host_r, &host_w);
-  auto channel = FdChannel::Create({.in_fd = host_r.get()});
+  FdChannel::Options options;
+  options.in_fd = host_r.get();
+  auto channel = FdChannel::Create(options);
   ASSERT_TRUE(channel.ok()) << channel.status();
 
   WaitableLine line;
@@ -136,7 +138,9 @@ TEST(SerialConsoleTest, GuestOutputReachesSlowHostReaderInOrder) {
   UniqueFd host_r, host_w;
   Pipe(&host_r, &host_w);
   ASSERT_GE(fcntl(host_w.get(), F_SETPIPE_SZ, 4096), 0);
-  auto channel = FdChannel::Create({.out_fd = host_w.get()});
+  FdChannel::Options options;
+  options.out_fd = host_w.get();
+  auto channel = FdChannel::Create(options);
   ASSERT_TRUE(channel.ok()) << channel.status();
   Channel* chan = channel->get();
   WaitableLine line;
