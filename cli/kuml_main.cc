@@ -1,0 +1,151 @@
+// kuml: boots a Linux guest in a KVM virtual machine from a User-Mode-Linux
+// command line (`kuml ubd0=root_fs con0=fd:0,fd:1 mem=128M`).
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "cli/guest_launcher.h"
+#include "frontend/command_line.h"
+#include "frontend/guest_cmdline.h"
+#include "frontend/help_text.h"
+#include "frontend/support.h"
+#include "vmm/cpu/host_kvm.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/machine.h"
+
+namespace kuml {
+namespace {
+
+// The machine running now, for the signal thread (null between boots).
+absl::Mutex g_machine_mu;
+Machine* g_machine ABSL_GUARDED_BY(g_machine_mu) = nullptr;
+int g_stop_signal ABSL_GUARDED_BY(g_machine_mu) = 0;
+
+// Termination signals are blocked in every thread and taken here, so that a
+// `kill` stops the guest cleanly and the terminal is restored on the way out.
+void SignalThread(sigset_t set) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    absl::MutexLock lock(&g_machine_mu);
+    g_stop_signal = sig;
+    if (g_machine != nullptr) {
+      g_machine->RequestStop(StopReason::kHalt,
+                             std::string("signal ") + strsignal(sig));
+    }
+  }
+}
+
+void Say(const std::string& s) { std::cerr << "kuml: " << s << "\r\n"; }
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<MachineSpec> spec = ParseCommandLine(args);
+  if (!spec.ok()) {
+    Say(std::string(spec.status().message()));
+    Say("see kuml --help");
+    return kExitUsage;
+  }
+  if (spec->show_help) {
+    std::cout << HelpText();
+    return 0;
+  }
+  if (spec->show_version) {
+    std::cout << VersionString() << "\n";
+    return 0;
+  }
+  if (spec->show_config) {
+    Say("--showconfig: kuml has no kernel configuration of its own; the "
+        "guest kernel's is in guest/kernel/kuml.config");
+    return 0;
+  }
+  for (const std::string& w : spec->warnings) Say("warning: " + w);
+  absl::Status supported = CheckSupported(*spec);
+  if (!supported.ok()) {
+    Say(std::string(supported.message()));
+    return kExitUsage;
+  }
+
+  absl::StatusOr<Kvm> kvm = Kvm::Open();
+  if (!kvm.ok()) {
+    Say(std::string(kvm.status().message()));
+    return kExitVmmError;
+  }
+  KvmFlavor flavor = DetectKvmFlavor();
+  if (flavor == KvmFlavor::kSoftwareAssisted) {
+    Say("note: /dev/kvm here is a software-assisted KVM (this host has no "
+        "VT-x/AMD-V): guest kernel code is emulated, so the guest will be "
+        "slow (a minute or more to boot)");
+  }
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&stop_signals, s);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::thread(SignalThread, stop_signals).detach();
+
+  absl::StatusOr<std::unique_ptr<Channel>> console = OpenConsoleChannel(*spec);
+  if (!console.ok()) {
+    Say(std::string(console.status().message()));
+    return kExitVmmError;
+  }
+  absl::StatusOr<MachineConfig> config =
+      BuildMachineConfig(*spec, console->get());
+  if (!config.ok()) {
+    Say(std::string(config.status().message()));
+    return kExitVmmError;
+  }
+  config->kernel_args = GuestKernelArgs(*spec);
+
+  for (int boot = 1;; ++boot) {
+    absl::StatusOr<std::unique_ptr<Machine>> machine =
+        Machine::Create(*kvm, flavor, *config);
+    if (!machine.ok()) {
+      Say(std::string(machine.status().message()));
+      return kExitVmmError;
+    }
+    {
+      absl::MutexLock lock(&g_machine_mu);
+      if (g_stop_signal != 0) return 128 + g_stop_signal;
+      g_machine = machine->get();
+    }
+    MachineStop stop = (*machine)->Run();
+    {
+      absl::MutexLock lock(&g_machine_mu);
+      g_machine = nullptr;
+    }
+    machine->reset();
+    switch (stop.reason) {
+      case StopReason::kPowerOff:
+        return kExitGuestStopped;
+      case StopReason::kHalt: {
+        absl::MutexLock lock(&g_machine_mu);
+        return g_stop_signal != 0 ? 128 + g_stop_signal : kExitGuestStopped;
+      }
+      case StopReason::kGuestPanic:
+        Say(stop.detail);
+        return kExitGuestPanic;
+      case StopReason::kError:
+        Say(stop.detail);
+        return kExitVmmError;
+      case StopReason::kReset:
+      case StopReason::kTripleFault:
+        if (stop.reason == StopReason::kTripleFault) Say(stop.detail);
+        if (spec->noreboot) return kExitGuestStopped;
+        if (!spec->quiet) Say("rebooting the guest");
+        break;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kuml
+
+int main(int argc, char** argv) { return kuml::Main(argc, argv); }

@@ -1,0 +1,83 @@
+#!/bin/bash
+# Sets up a fresh Debian 12 machine for kuml and builds everything:
+#   1. the Debian packages kuml, its tests and its guest build need;
+#   2. the VMM (Bazel, offline, system libraries) -> out/bin/;
+#   3. the default guest: kernel (Debian's linux-source-6.1 + guest/) and a
+#      busybox root_fs, cached in ${KUML_CACHE:-~/.cache/kuml}/guest/;
+#   4. ./root_fs, a private copy of that root_fs for the README's run line
+#      (UML's `linux` boots ./root_fs when given no ubd0=).
+# Idempotent: a second run reuses every cached artifact and takes seconds.
+#
+# usage: ./setup.sh [--no-packages] [--no-guest]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+top=$PWD
+install_packages=1
+build_guest=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-packages) install_packages=0 ;;
+    --no-guest) build_guest=0 ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '\n== setup: %s\n' "$*"; }
+start=$(date +%s)
+
+# --- 1. packages ------------------------------------------------------------
+# The VMM build and tests; the nested KVM test host (tests/kvmhost); the UML
+# tools we interoperate with; plus what guest/*.sh declare in "# needs:".
+packages=(
+  bazel-bootstrap default-jdk-headless build-essential pkg-config git
+  libabsl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
+  protobuf-compiler-grpc libgtest-dev libgmock-dev libbenchmark-dev
+  qemu-system-x86 linux-image-amd64 kmod cpio gzip bc
+  uml-utilities user-mode-linux
+)
+for script in guest/*.sh tests/kvmhost/*.sh; do
+  read -r -a needs <<< "$(sed -n 's/^# needs: //p' "$script" | head -n1)"
+  packages+=("${needs[@]}")
+done
+if [ "$install_packages" = 1 ]; then
+  missing=()
+  for p in $(printf '%s\n' "${packages[@]}" | sort -u); do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+      missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${#missing[@]} Debian packages: ${missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q \
+      --no-install-recommends "${missing[@]}"
+  else
+    log "Debian packages: all present"
+  fi
+fi
+
+# --- 2. the VMM ----------------------------------------------------------------
+log "building the VMM (bazel)"
+bazel build //cli:all
+mkdir -p out/bin
+bin_dir=$(bazel info bazel-bin 2>/dev/null)
+for b in kuml; do
+  install -m 0755 "$bin_dir/cli/$b" "out/bin/$b"
+done
+
+# --- 3. the default guest ---------------------------------------------------
+if [ "$build_guest" = 1 ]; then
+  log "building the default guest kernel (cached)"
+  guest/build-kernel.sh
+  log "building the default root_fs (cached)"
+  guest/build-rootfs.sh
+  cache=${KUML_CACHE:-$HOME/.cache/kuml}
+  if [ ! -e "$top/root_fs" ]; then
+    cp --sparse=always "$cache/guest/root_fs" "$top/root_fs"
+    log "copied the default root_fs to ./root_fs (yours to change)"
+  fi
+fi
+
+log "done in $(( $(date +%s) - start )) s. Boot the default guest with:"
+echo "    out/bin/kuml ubd0=root_fs mem=128M"
