@@ -77,6 +77,11 @@ std::vector<kvm_cpuid_entry2> BuildGuestCpuid(
         break;
     }
   }
+  kvm_cpuid_entry2 kuml{};
+  kuml.function = kKumlCpuidLeaf;
+  kuml.eax = kKumlCpuidLeaf;
+  kuml.ebx = kuml.ecx = kuml.edx = kKumlCpuidSignature;
+  table.push_back(kuml);
   if (options.flavor == KvmFlavor::kSoftwareAssisted) {
     for (const CpuidQuirk& q : kQuirks) {
       for (kvm_cpuid_entry2& e : table) {

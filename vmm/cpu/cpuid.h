@@ -33,6 +33,12 @@ struct CpuidQuirk {
 // The table, documented entry by entry in cpuid.cc.
 absl::Span<const CpuidQuirk> SoftwareKvmCpuidQuirks();
 
+// kuml's own CPUID leaf: eax = the leaf itself, ebx/ecx/edx = "KUML" each.
+// The default guest kernel looks for it before it uses kuml's power-off and
+// panic ports (guest/patches/0002-*).
+constexpr uint32_t kKumlCpuidLeaf = 0x40000100;
+constexpr uint32_t kKumlCpuidSignature = 0x4c4d554b;  // "KUML"
+
 struct GuestCpuidOptions {
   uint32_t vcpu_id = 0;
   uint32_t num_vcpus = 1;

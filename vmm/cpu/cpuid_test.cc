@@ -66,6 +66,15 @@ TEST(CpuidTest, TopologyNamesTheVcpu) {
   EXPECT_EQ(FindCpuid(table, 0xb, 1)->edx, 3u);
 }
 
+TEST(CpuidTest, KumlSignatureLeaf) {
+  auto table = BuildGuestCpuid(PvmLikeTable(), {0, 1, KvmFlavor::kHardware});
+  const kvm_cpuid_entry2* kuml = FindCpuid(table, kKumlCpuidLeaf);
+  ASSERT_NE(kuml, nullptr);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(&kuml->ebx), 4), "KUML");
+  EXPECT_EQ(kuml->ecx, kuml->ebx);
+  EXPECT_EQ(kuml->edx, kuml->ebx);
+}
+
 TEST(CpuidTest, EveryQuirkHasAReason) {
   for (const CpuidQuirk& q : SoftwareKvmCpuidQuirks()) {
     EXPECT_NE(std::string(q.feature), "");
