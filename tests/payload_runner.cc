@@ -4,8 +4,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -25,11 +23,6 @@ std::string PayloadPath(const std::string& name) {
 absl::StatusOr<PayloadRun> RunPayload(const std::string& name,
                                       std::vector<DiskConfig> disks,
                                       uint64_t mem_bytes) {
-  std::ifstream in(PayloadPath(name), std::ios::binary);
-  if (!in) return absl::NotFoundError("no payload " + PayloadPath(name));
-  PayloadImage image;
-  image.code.assign(std::istreambuf_iterator<char>(in), {});
-
   int p[2];
   if (pipe(p) != 0) return absl::InternalError("pipe");
   UniqueFd read_end(p[0]), write_end(p[1]);
@@ -53,7 +46,7 @@ absl::StatusOr<PayloadRun> RunPayload(const std::string& name,
   if (kvm.ok()) {
     MachineConfig config;
     config.mem_bytes = mem_bytes;
-    config.payload = std::move(image);
+    config.kernel_path = PayloadPath(name);  // a multiboot flat binary
     config.disks = std::move(disks);
     config.console = console->get();
     absl::StatusOr<std::unique_ptr<Machine>> machine =

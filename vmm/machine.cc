@@ -113,7 +113,11 @@ absl::Status Machine::Init(const Kvm& kvm) {
                      kLinuxCommandLineMax, ": drop some switches"));
   }
 
-  absl::StatusOr<BootCpuState> boot = LoadGuest();
+  KernelLoadRequest request;
+  request.kernel_path = config_.kernel_path;
+  request.cmdline = kernel_cmdline_;
+  request.initrd_path = config_.initrd_path;
+  absl::StatusOr<BootCpuState> boot = LoadKernel(*memory_, request);
   if (!boot.ok()) return boot.status();
   s = WriteMpTable(*memory_, config_.num_vcpus);
   if (!s.ok()) return s;
@@ -240,26 +244,6 @@ absl::Status Machine::WatchNotifications(VirtioSlot& slot) {
       transport->NotifyQueue(0);
     }
   });
-}
-
-absl::StatusOr<BootCpuState> Machine::LoadGuest() {
-  if (config_.payload.has_value()) {
-    const PayloadImage& p = *config_.payload;
-    absl::Status s = memory_->Write(p.load_addr, p.code.data(), p.code.size());
-    if (!s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("payload does not fit guest RAM: ", s.message()));
-    }
-    BootCpuState state = ProtectedMode32BootState(p.load_addr, 0);
-    s = WriteBootGdt(*memory_, state);
-    if (!s.ok()) return s;
-    return state;
-  }
-  KernelLoadRequest req;
-  req.kernel_path = config_.kernel_path;
-  req.cmdline = kernel_cmdline_;
-  req.initrd_path = config_.initrd_path;
-  return LoadKernel(*memory_, req);
 }
 
 MachineStop Machine::Run() {

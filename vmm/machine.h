@@ -52,23 +52,15 @@ struct DiskConfig {
   std::string serial;  // virtio-blk GET_ID string (<= 20 bytes)
 };
 
-// A tiny guest program instead of a kernel (tests and benchmarks): `code` is
-// copied to `load_addr` and entered in 32-bit flat protected mode, paging
-// off, interrupts off.
-struct PayloadImage {
-  std::vector<uint8_t> code;
-  uint32_t load_addr = 0x100000;
-};
-
 struct MachineConfig {
   uint64_t mem_bytes = 64ull << 20;
   uint32_t num_vcpus = 1;
-  std::string kernel_path;  // vmlinux (PVH) or bzImage
+  // vmlinux (PVH), bzImage, or a multiboot flat binary (the test payloads).
+  std::string kernel_path;
   std::optional<std::string> initrd_path;
   // The user's part of the kernel command line; the machine prepends the
   // console and the virtio-mmio device announcements.
   std::vector<std::string> kernel_args;
-  std::optional<PayloadImage> payload;  // instead of kernel_path
   // In order: disks[0] is the guest's first virtio disk (/dev/vda).
   std::vector<DiskConfig> disks;
   // Host side of ttyS0; not owned, may be null (output discarded, no input).
@@ -122,7 +114,6 @@ class Machine : public StopControl, public GuestRequestSink {
   absl::Status AddDisk(const DiskConfig& disk);
   absl::Status WatchNotifications(VirtioSlot& slot);
   void PumpConsoleInput();
-  absl::StatusOr<BootCpuState> LoadGuest();
 
   MachineConfig config_;
   KvmFlavor flavor_;

@@ -88,6 +88,7 @@ void BootStateToKvm(const BootCpuState& state, kvm_regs* regs,
                     kvm_sregs* sregs) {
   std::memset(regs, 0, sizeof(*regs));
   regs->rip = state.rip;
+  regs->rax = state.rax;
   regs->rsp = state.rsp;
   regs->rbx = state.rbx;
   regs->rsi = state.rsi;

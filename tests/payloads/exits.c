@@ -7,6 +7,6 @@
 #endif
 
 void payload_main(void) {
-  for (uint32_t i = 0; i < EXIT_LOOPS; ++i) outb(0x510, (uint8_t)i);
+  for (uint32_t i = 0; i < EXIT_LOOPS; ++i) outb(0x4f0, (uint8_t)i);
   serial_puts("kuml payload: exits done\n");
 }

@@ -12,15 +12,17 @@
 #include "vmm/boot/elf_loader.h"
 #include "vmm/boot/image_file.h"
 #include "vmm/boot/initrd.h"
+#include "vmm/boot/multiboot_loader.h"
 #include "vmm/boot/pvh.h"
 
 namespace kuml {
 namespace {
 
-enum class KernelFormat { kVmlinux, kBzImage };
+enum class KernelFormat { kVmlinux, kBzImage, kMultiboot };
 
-// Enough of the file to see the ELF magic or the "HdrS" signature.
-constexpr size_t kProbeBytes = 0x210;
+// Enough of the file to see the ELF magic, the "HdrS" signature or a
+// multiboot header.
+constexpr size_t kProbeBytes = kMultibootSearchBytes;
 constexpr uint64_t k4GiB = 1ull << 32;
 
 absl::StatusOr<KernelFormat> DetectFormat(const ImageFile& file) {
@@ -31,9 +33,11 @@ absl::StatusOr<KernelFormat> DetectFormat(const ImageFile& file) {
   if (!s.ok()) return s;
   if (HasElfMagic(head, n)) return KernelFormat::kVmlinux;
   if (HasBzImageMagic(head, n)) return KernelFormat::kBzImage;
+  if (FindMultibootHeader(head, n).has_value()) return KernelFormat::kMultiboot;
   return absl::InvalidArgumentError(absl::StrCat(
       file.path(),
-      ": not a Linux kernel (neither an ELF vmlinux nor a bzImage)"));
+      ": not a kernel kuml can boot (not an ELF vmlinux, a bzImage or a "
+      "multiboot binary)"));
 }
 
 // Adds the file name to command-line errors, which know nothing of files.
@@ -75,6 +79,21 @@ absl::StatusOr<BootCpuState> BootBzImage(GuestMemory& mem,
   s = WriteCommandLine(mem, req.cmdline);
   if (!s.ok()) return s;
   return SetupBzImageBoot(mem, *image, *initrd);
+}
+
+absl::StatusOr<BootCpuState> BootMultibootFile(GuestMemory& mem,
+                                               const ImageFile& file,
+                                               const KernelLoadRequest& req) {
+  if (req.initrd_path.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file.path(), ": initrd= is not supported with multiboot kernels"));
+  }
+  uint8_t head[kProbeBytes] = {};
+  const size_t n =
+      static_cast<size_t>(std::min<uint64_t>(file.size(), sizeof(head)));
+  absl::Status s = file.ReadAt(0, head, n, "file header");
+  if (!s.ok()) return s;
+  return BootMultiboot(mem, file, *FindMultibootHeader(head, n), req.cmdline);
 }
 
 // Finds "Linux version <digit>..." in a vmlinux and returns it up to the NUL.
@@ -131,6 +150,8 @@ absl::StatusOr<BootCpuState> LoadKernel(GuestMemory& mem,
       return BootVmlinux(mem, *file, req);
     case KernelFormat::kBzImage:
       return BootBzImage(mem, *file, req);
+    case KernelFormat::kMultiboot:
+      return BootMultibootFile(mem, *file, req);
   }
   return absl::InternalError("unknown kernel format");
 }
@@ -140,8 +161,16 @@ absl::StatusOr<std::string> KernelVersionString(const std::string& path) {
   if (!file.ok()) return file.status();
   absl::StatusOr<KernelFormat> format = DetectFormat(*file);
   if (!format.ok()) return format.status();
-  if (*format == KernelFormat::kBzImage) return BzImageVersionString(*file);
-  return VmlinuxVersionString(*file);
+  switch (*format) {
+    case KernelFormat::kBzImage:
+      return BzImageVersionString(*file);
+    case KernelFormat::kVmlinux:
+      return VmlinuxVersionString(*file);
+    case KernelFormat::kMultiboot:
+      break;
+  }
+  return absl::NotFoundError(
+      absl::StrCat(path, ": a multiboot binary carries no version string"));
 }
 
 }  // namespace kuml

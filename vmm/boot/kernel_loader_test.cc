@@ -90,9 +90,9 @@ TEST_F(KernelLoaderTest, BzImageBootsInLongMode) {
 TEST_F(KernelLoaderTest, NotAKernel) {
   KernelLoadRequest req;
   req.kernel_path = WriteTempFile("text", Bytes(5000, 'x'));
-  ExpectError(req, req.kernel_path, "not a Linux kernel");
+  ExpectError(req, req.kernel_path, "not a kernel kuml can boot");
   req.kernel_path = WriteTempFile("empty", Bytes());
-  ExpectError(req, req.kernel_path, "not a Linux kernel");
+  ExpectError(req, req.kernel_path, "not a kernel kuml can boot");
   req.kernel_path = testing::TempPath("does-not-exist");
   auto r = LoadKernel(*mem_, req);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
