@@ -16,6 +16,7 @@
 #include "frontend/guest_cmdline.h"
 #include "frontend/help_text.h"
 #include "frontend/support.h"
+#include "vmm/boot_trace.h"
 #include "vmm/cpu/host_kvm.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/machine.h"
@@ -46,6 +47,7 @@ void SignalThread(sigset_t set) {
 void Say(const std::string& s) { std::cerr << "kuml: " << s << "\r\n"; }
 
 int Main(int argc, char** argv) {
+  BootTracePoint("main");
   std::vector<std::string> args(argv + 1, argv + argc);
   absl::StatusOr<MachineSpec> spec = ParseCommandLine(args);
   if (!spec.ok()) {

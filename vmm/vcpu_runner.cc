@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "util/errno_status.h"
+#include "vmm/boot_trace.h"
 #include "vmm/cpu/refused_instructions.h"
 
 namespace kuml {
@@ -87,6 +88,7 @@ void VcpuRunner::Join() {
 void VcpuRunner::Loop() {
   t_kvm_run = vcpu_->run();
   while (!control_->stop_requested()) {
+    if (vcpu_->id() == 0) BootTracePoint("first-kvm-run");
     int err = vcpu_->Run();
     if (err == EINTR || err == EAGAIN) {
       vcpu_->run()->immediate_exit = 0;
@@ -99,7 +101,10 @@ void VcpuRunner::Loop() {
               .ToString());
       break;
     }
-    counters_.exits.fetch_add(1, std::memory_order_relaxed);
+    if (counters_.exits.fetch_add(1, std::memory_order_relaxed) == 0 &&
+        vcpu_->id() == 0) {
+      BootTracePoint("first-exit");
+    }
     absl::Status s = HandleExit();
     if (!s.ok()) {
       control_->RequestStop(StopReason::kError, std::string(s.message()));

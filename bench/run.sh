@@ -1,0 +1,20 @@
+#!/bin/bash
+# Runs kuml's benchmarks where a KVM is (this host's /dev/kvm, or the nested
+# KVM host of tests/kvmhost when there is none) and prints the figures.
+# Timings taken in the nested host describe emulated hardware; compare the
+# ratios, not the absolute numbers. usage: bench/run.sh [exits|boot]...
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bazel build //cli:kuml //tests/payloads >/dev/null 2>&1
+bin=$(bazel info bazel-bin 2>/dev/null)
+cache=${KUML_CACHE:-$HOME/.cache/kuml}
+which=("$@")
+[ ${#which[@]} -gt 0 ] || which=(exits boot)
+for b in "${which[@]}"; do
+  echo "== $b"
+  case "$b" in
+    exits) tests/kvmhost/with-kvm.sh bench/exits_bench.sh "$bin/cli/kuml" "$bin/tests/payloads" ;;
+    boot) tests/kvmhost/with-kvm.sh bench/boot_bench.sh "$bin/cli/kuml" "$cache/guest/vmlinux" "$cache/guest/root_fs" ;;
+    *) echo "unknown benchmark $b" >&2; exit 2 ;;
+  esac
+done
