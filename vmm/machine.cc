@@ -34,10 +34,12 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("vcpu count ", config.num_vcpus, " is not in 1..254"));
   }
-  if (config.disks.size() > kMaxVirtioDevices) {
+  const size_t virtio_count =
+      config.disks.size() + config.virtio_devices.size();
+  if (virtio_count > kMaxVirtioDevices) {
     return absl::InvalidArgumentError(
-        absl::StrCat(config.disks.size(), " disks: at most ", kMaxVirtioDevices,
-                     " virtio devices fit"));
+        absl::StrCat(virtio_count, " virtio devices (", config.disks.size(),
+                     " disks): at most ", kMaxVirtioDevices, " fit"));
   }
   absl::StatusOr<std::unique_ptr<GuestMemory>> memory =
       GuestMemory::Create(config.mem_bytes);
@@ -94,11 +96,15 @@ absl::Status Machine::Init(const Kvm& kvm) {
   if (!s.ok()) return s;
   std::vector<std::string> cmdline = {"console=ttyS0", "reboot=k"};
   for (const DiskConfig& disk : config_.disks) {
-    s = AddDisk(disk);
+    s = AddDisk(disk, cmdline);
     if (!s.ok()) return s;
-    const VirtioSlot& v = *virtio_.back();
-    cmdline.push_back(
-        VirtioMmioCmdline(v.base, MmioTransport::kWindowBytes, v.irq));
+  }
+  const VirtioDeviceContext context{loop_.get(), memory_.get()};
+  for (const VirtioDeviceFactory& factory : config_.virtio_devices) {
+    absl::StatusOr<std::unique_ptr<VirtioDevice>> device = factory(context);
+    if (!device.ok()) return device.status();
+    s = AddVirtioDevice(std::move(*device), cmdline);
+    if (!s.ok()) return s;
   }
   cmdline.insert(cmdline.end(), config_.kernel_args.begin(),
                  config_.kernel_args.end());
@@ -203,10 +209,21 @@ void Machine::PumpConsoleInput() {
   if (console_watched_) (void)loop_->Modify(fd, EPOLLIN);
 }
 
-absl::Status Machine::AddDisk(const DiskConfig& disk) {
-  absl::StatusOr<std::unique_ptr<RawFileBackend>> backend =
-      RawFileBackend::Open(disk.path, disk.read_only);
-  if (!backend.ok()) return backend.status();
+absl::Status Machine::AddDisk(const DiskConfig& disk,
+                              std::vector<std::string>& cmdline) {
+  std::shared_ptr<BlockBackend> backend = disk.backend;
+  if (backend == nullptr) {
+    absl::StatusOr<std::unique_ptr<RawFileBackend>> raw =
+        RawFileBackend::Open(disk.path, disk.read_only);
+    if (!raw.ok()) return raw.status();
+    backend = std::move(*raw);
+  }
+  return AddVirtioDevice(
+      std::make_unique<VirtioBlock>(std::move(backend), disk.serial), cmdline);
+}
+
+absl::Status Machine::AddVirtioDevice(std::unique_ptr<VirtioDevice> device,
+                                      std::vector<std::string>& cmdline) {
   auto slot = std::make_unique<VirtioSlot>();
   uint32_t index = virtio_.size();
   slot->base = kVirtioMmioBase + index * MmioTransport::kWindowBytes;
@@ -216,34 +233,40 @@ absl::Status Machine::AddDisk(const DiskConfig& disk) {
   if (!irq.ok()) return irq.status();
   slot->irq_line = std::move(*irq);
   slot->transport = std::make_unique<MmioTransport>(
-      std::make_unique<VirtioBlock>(std::move(*backend), disk.serial),
-      memory_.get(), slot->irq_line.get());
+      std::move(device), memory_.get(), slot->irq_line.get());
   absl::Status s = mmio_.Register(slot->base, MmioTransport::kWindowBytes,
                                   slot->transport.get());
   if (!s.ok()) return s;
   s = WatchNotifications(*slot);
   if (!s.ok()) return s;
+  cmdline.push_back(
+      VirtioMmioCmdline(slot->base, MmioTransport::kWindowBytes, slot->irq));
   virtio_.push_back(std::move(slot));
   return absl::OkStatus();
 }
 
 absl::Status Machine::WatchNotifications(VirtioSlot& slot) {
-  // virtio-blk has one queue; the write of its index (0) to QueueNotify is
-  // caught by KVM and signalled on this eventfd, so the vCPU never exits.
-  slot.notify.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!slot.notify.valid()) return ErrnoStatus("eventfd for ioeventfd");
-  absl::Status s = vm_.AddIoEventFd(
-      slot.notify.get(), slot.base + MmioTransport::kQueueNotifyOffset, 4,
-      /*pio=*/false, /*datamatch=*/0);
-  if (!s.ok()) return s;
+  // The driver's write of a queue index to QueueNotify is caught by KVM and
+  // signalled on that queue's eventfd (datamatch), so the vCPU never exits.
   MmioTransport* transport = slot.transport.get();
-  int fd = slot.notify.get();
-  return loop_->Add(fd, EPOLLIN, [transport, fd](uint32_t) {
-    uint64_t count;
-    if (::read(fd, &count, sizeof(count)) == sizeof(count)) {
-      transport->NotifyQueue(0);
-    }
-  });
+  for (uint16_t q = 0; q < transport->device()->num_queues(); ++q) {
+    UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!fd.valid()) return ErrnoStatus("eventfd for ioeventfd");
+    absl::Status s = vm_.AddIoEventFd(
+        fd.get(), slot.base + MmioTransport::kQueueNotifyOffset, 4,
+        /*pio=*/false, /*datamatch=*/q);
+    if (!s.ok()) return s;
+    int raw = fd.get();
+    s = loop_->Add(raw, EPOLLIN, [transport, raw, q](uint32_t) {
+      uint64_t count;
+      if (::read(raw, &count, sizeof(count)) == sizeof(count)) {
+        transport->NotifyQueue(q);
+      }
+    });
+    if (!s.ok()) return s;
+    slot.notify.push_back(std::move(fd));
+  }
+  return absl::OkStatus();
 }
 
 MachineStop Machine::Run() {

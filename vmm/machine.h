@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "devices/block/block_backend.h"
 #include "devices/chan/channel.h"
 #include "devices/chan/input_pump.h"
 #include "devices/io_bus.h"
@@ -34,6 +36,7 @@
 #include "devices/platform/reset_control.h"
 #include "devices/serial/uart_8250.h"
 #include "devices/virtio/mmio_transport.h"
+#include "devices/virtio/virtio_device.h"
 #include "util/unique_fd.h"
 #include "vmm/boot/cpu_state.h"
 #include "vmm/cpu/host_kvm.h"
@@ -50,7 +53,22 @@ struct DiskConfig {
   std::string path;
   bool read_only = false;
   std::string serial;  // virtio-blk GET_ID string (<= 20 bytes)
+  // When set, the disk's bytes come from here (opened once by the caller, so
+  // host locks and COW state outlive reboots) and `path`/`read_only` only
+  // name it; otherwise each Machine opens `path` as a raw file.
+  std::shared_ptr<BlockBackend> backend;
 };
+
+// What a virtio device gets from the machine it is plugged into.
+struct VirtioDeviceContext {
+  EventLoop* loop = nullptr;  // host fds of the device's backend
+  GuestMemory* memory = nullptr;
+};
+// Makes one virtio device for one Machine (a reboot makes a new one). Called
+// on the thread that creates the Machine.
+using VirtioDeviceFactory =
+    std::function<absl::StatusOr<std::unique_ptr<VirtioDevice>>(
+        const VirtioDeviceContext&)>;
 
 struct MachineConfig {
   uint64_t mem_bytes = 64ull << 20;
@@ -63,6 +81,8 @@ struct MachineConfig {
   std::vector<std::string> kernel_args;
   // In order: disks[0] is the guest's first virtio disk (/dev/vda).
   std::vector<DiskConfig> disks;
+  // Further virtio devices (net, console, ...), placed after the disks.
+  std::vector<VirtioDeviceFactory> virtio_devices;
   // Host side of ttyS0; not owned, may be null (output discarded, no input).
   Channel* console = nullptr;
 };
@@ -103,7 +123,7 @@ class Machine : public StopControl, public GuestRequestSink {
     uint32_t irq = 0;
     std::unique_ptr<IrqFdLine> irq_line;
     std::unique_ptr<MmioTransport> transport;
-    UniqueFd notify;  // ioeventfd on QueueNotify
+    std::vector<UniqueFd> notify;  // per queue: ioeventfd on QueueNotify
   };
 
   Machine(const MachineConfig& config, KvmFlavor flavor, Vm vm,
@@ -111,7 +131,12 @@ class Machine : public StopControl, public GuestRequestSink {
 
   absl::Status Init(const Kvm& kvm);
   absl::Status InitPlatformDevices();
-  absl::Status AddDisk(const DiskConfig& disk);
+  absl::Status AddDisk(const DiskConfig& disk,
+                       std::vector<std::string>& cmdline);
+  // Plugs `device` into the next virtio-mmio slot and announces it on
+  // `cmdline`.
+  absl::Status AddVirtioDevice(std::unique_ptr<VirtioDevice> device,
+                               std::vector<std::string>& cmdline);
   absl::Status WatchNotifications(VirtioSlot& slot);
   void PumpConsoleInput();
 

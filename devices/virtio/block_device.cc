@@ -24,7 +24,7 @@ void PutLe(std::array<uint8_t, VirtioBlock::kConfigBytes>& cfg, size_t at,
 
 }  // namespace
 
-VirtioBlock::VirtioBlock(std::unique_ptr<BlockBackend> backend,
+VirtioBlock::VirtioBlock(std::shared_ptr<BlockBackend> backend,
                          std::string serial)
     : backend_(std::move(backend)),
       serial_(serial.substr(0, kVirtioBlkIdBytes)),

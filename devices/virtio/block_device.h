@@ -52,7 +52,7 @@ class VirtioBlock : public VirtioDevice {
   };
 
   // `serial` is what GET_ID returns; longer than 20 bytes is cut.
-  VirtioBlock(std::unique_ptr<BlockBackend> backend, std::string serial);
+  VirtioBlock(std::shared_ptr<BlockBackend> backend, std::string serial);
 
   BlockBackend* backend() const { return backend_.get(); }
   Stats stats() const;
@@ -77,7 +77,7 @@ class VirtioBlock : public VirtioDevice {
   // inside the disk, VIRTIO_BLK_S_IOERR otherwise; sets *offset.
   uint8_t CheckRange(uint64_t sector, uint64_t len, uint64_t* offset) const;
 
-  const std::unique_ptr<BlockBackend> backend_;
+  const std::shared_ptr<BlockBackend> backend_;
   const std::string serial_;
   const uint64_t features_;
   std::array<uint8_t, kConfigBytes> config_{};
