@@ -8,7 +8,10 @@ fail() {
 }
 
 e2e_tmp=${TEST_TMPDIR:-$(mktemp -d)}
-cache=${KUML_CACHE:-${HOME:-/root}/.cache/kuml}
+# Bazel points HOME at the test's scratch dir; the cache lives in the user's
+# real home (passwd), where ./setup.sh built the guest.
+real_home=$(getent passwd "$(id -u)" | cut -d: -f6)
+cache=${KUML_CACHE:-${real_home:-/root}/.cache/kuml}
 guest_kernel=$cache/guest/vmlinux
 guest_rootfs=$cache/guest/root_fs
 
@@ -39,4 +42,25 @@ run_kuml() {
 expect_line() {
   local log=$1 pattern=$2
   grep -q -- "$pattern" "$log" || fail "console lacks '$pattern'"
+}
+
+# fresh_rootfs <dest>: a private copy of the default root_fs (a guest booted
+# read-write changes its disk).
+fresh_rootfs() {
+  cp --sparse=always "$guest_rootfs" "$1" || fail "cannot copy $guest_rootfs to $1"
+}
+
+# expect_order <log> <pattern>...: each pattern appears, in this order.
+expect_order() {
+  local log=$1 line=0 n
+  shift
+  for pattern in "$@"; do
+    n=$(tail -n +"$((line + 1))" "$log" | grep -n -m1 -- "$pattern" | cut -d: -f1)
+    [ -n "$n" ] || fail "console lacks '$pattern' after line $line"
+    line=$((line + n))
+  done
+}
+
+expect_status() {
+  [ "$kuml_status" = "$1" ] || fail "kuml exited $kuml_status, expected $1"
 }
