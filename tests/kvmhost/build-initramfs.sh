@@ -6,6 +6,8 @@
 # usage: build-initramfs.sh <kernel release> <output initramfs>
 # needs: linux-image-amd64 busybox-static cpio gzip kmod
 set -euo pipefail
+# modinfo lives in /usr/sbin, which Bazel's strict test PATH leaves out.
+export PATH=$PATH:/usr/sbin:/sbin
 release=$1
 out=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
