@@ -1,6 +1,8 @@
 # Shared by the end-to-end tests: find kuml, the default guest, and run kuml
 # with a time limit, its console captured.
 set -uo pipefail
+# debugfs, e2fsck and mke2fs live in /usr/sbin, outside Bazel's strict PATH.
+export PATH=$PATH:/usr/sbin:/sbin
 
 fail() {
   echo "FAIL: $*" >&2
