@@ -31,7 +31,7 @@ run_timed_until() {
       break
     fi
   done
-  wait "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null || true  # killed on purpose once the pattern shows
   if [ -z "$hit" ]; then
     echo "FAILED: '$pattern' never appeared" >&2
     return 1
