@@ -35,7 +35,10 @@ has /dev/null 'Device major/minor number: 01:03'
 has /tmp 'Mode: +01777'
 has /usr/libexec/kuml/pvm-syscall-probe 'Type: regular +Mode: +0755'
 has /etc/passwd 'User: +0 +Group: +0'
-debugfs -R "cat /sbin/init" "$image" 2> /dev/null | grep -q '^say "init ok"' ||
+# Read it whole first: grep -q would stop early, and debugfs's SIGPIPE would fail
+# the pipeline (pipefail).
+init_text=$(debugfs -R "cat /sbin/init" "$image" 2> /dev/null)
+grep -q '^say "init ok"' <<< "$init_text" ||
   fail "/sbin/init does not print the init marker"
 debugfs -R "cat /etc/passwd" "$image" 2> /dev/null | grep -q '^root:' || fail "no root in passwd"
 
