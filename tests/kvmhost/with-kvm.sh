@@ -105,6 +105,19 @@ for v in XML_OUTPUT_FILE TEST_PREMATURE_EXIT_FILE TEST_INFRASTRUCTURE_FAILURE_FI
 done
 IFS=: read -r -a extra <<< "${KUML_KVMHOST_RW:-}"
 candidates+=("${extra[@]}")
+# The nested host mounts a fresh tmpfs on /tmp, hiding the host's. A command
+# whose real file lies under /tmp (a checkout there, e.g. a CI clone, whose
+# sources Bazel's runfiles link to) needs that checkout shared too: the
+# nearest ancestor with a WORKSPACE file, else the command's directory.
+for f in "$@"; do
+  real=$(readlink -f -- "$f" 2>/dev/null) || continue
+  case "$real" in /tmp/*) ;; *) continue ;; esac
+  [ -e "$real" ] || continue
+  root=$(dirname "$real")
+  while [ "$root" != /tmp ] && [ ! -e "$root/WORKSPACE" ]; do root=$(dirname "$root"); done
+  [ "$root" != /tmp ] || root=$(dirname "$real")
+  candidates+=("$root")
+done
 rw_dirs=()
 while IFS= read -r d; do
   [ -n "$d" ] && rw_dirs+=("$d")
