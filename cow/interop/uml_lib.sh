@@ -37,7 +37,7 @@ case "$mode" in
     dd if=/dev/ubdc of=/dev/ubdb bs=512 count=1 seek=3 skip=1 conv=notrunc
     dd if=/dev/ubdc of=/dev/ubdb bs=512 count=8 seek=9 skip=2 conv=notrunc
     dd if=/dev/ubdc of=/dev/ubdb bs=4096 count=5 seek=25 skip=2 conv=notrunc
-    dd if=/dev/ubdc of=/dev/ubdb bs=512 count=1 seek=2050 skip=40 conv=notrunc
+    dd if=/dev/ubdc of=/dev/ubdb bs=512 count=1 seek=${last:-2050} skip=40 conv=notrunc
     sync
     echo UML-WROTE ;;
   md5)
