@@ -38,13 +38,15 @@ void Die(const std::string& what) {
 }
 
 void MakeFile(const std::string& path, uint64_t bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  UniqueFd fd(
+      ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) Die("create " + path);
   std::vector<uint8_t> buf(1 << 20);
   std::mt19937_64 rng(1);
   for (uint64_t off = 0; off < bytes; off += buf.size()) {
     for (auto& b : buf) b = static_cast<uint8_t>(rng());
-    if (::pwrite(fd.get(), buf.data(), buf.size(), off) != (ssize_t)buf.size()) {
+    if (::pwrite(fd.get(), buf.data(), buf.size(), off) !=
+        (ssize_t)buf.size()) {
       Die("write " + path);
     }
   }

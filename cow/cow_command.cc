@@ -19,16 +19,16 @@ constexpr int kUsage = 2;
 constexpr uint64_t kProgressMinBytes = 64ull << 20;
 
 struct Flags {
-  bool force = false;      // -f
-  bool in_place = false;   // -d
-  std::string backing;     // -b <file>
+  bool force = false;     // -f
+  bool in_place = false;  // -d
+  std::string backing;    // -b <file>
   std::vector<std::string> operands;
 };
 
 // Parses options (`allowed`: letters; 'b' takes a value) before and between
 // operands; "--" ends them.
-bool ParseFlags(const std::vector<std::string>& args, const std::string& allowed,
-                Flags& flags, std::ostream& err) {
+bool ParseFlags(const std::vector<std::string>& args,
+                const std::string& allowed, Flags& flags, std::ostream& err) {
   bool options_done = false;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -113,8 +113,7 @@ int Create(const std::vector<std::string>& args, std::ostream& out,
       CreateCowFile(flags.operands[0], flags.operands[1], options);
   if (!header.ok()) return Fail(err, header.status());
   out << absl::StrFormat("created %s: COW version 3 over %s (%u bytes)\n",
-                         flags.operands[0], header->backing_file,
-                         header->size);
+                         flags.operands[0], header->backing_file, header->size);
   return kOk;
 }
 
@@ -150,10 +149,11 @@ int Merge(const std::vector<std::string>& args, std::ostream& out,
         "matches it\n",
         flags.operands[0], result->backing_path, result->cow_sectors);
   } else {
-    out << absl::StrFormat("merged %s over %s into %s (%u sectors from the "
-                           "COW file)\n",
-                           flags.operands[0], result->backing_path,
-                           flags.operands[1], result->cow_sectors);
+    out << absl::StrFormat(
+        "merged %s over %s into %s (%u sectors from the "
+        "COW file)\n",
+        flags.operands[0], result->backing_path, flags.operands[1],
+        result->cow_sectors);
   }
   return kOk;
 }

@@ -48,8 +48,8 @@ absl::Status CheckReplaceable(const std::string& cow_path,
     return ErrnoStatus(absl::StrCat("fstat ", cow_path));
   }
   if (st.st_dev == backing.dev && st.st_ino == backing.ino) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "refusing to make ", cow_path, " a COW file over itself"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("refusing to make ", cow_path, " a COW file over itself"));
   }
   if (!S_ISREG(st.st_mode)) {
     return absl::InvalidArgumentError(
@@ -89,8 +89,8 @@ absl::StatusOr<CowHeader> CreateCowFile(absl::string_view cow_path_view,
   }
 
   if (!options.overwrite) {
-    UniqueFd fd(::open(cow_path.c_str(),
-                       O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    UniqueFd fd(
+        ::open(cow_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!fd) return ErrnoStatus(absl::StrCat("create COW file ", cow_path));
     absl::Status s = FillNewCow(fd.get(), cow_path, *header);
     if (!s.ok()) {

@@ -52,8 +52,8 @@ absl::StatusOr<std::unique_ptr<CowDisk>> CowDisk::Open(
                  absl::StrCat("read the bitmap of COW file ", cow_path));
   if (!n.ok()) return n.status();
   if (*n != bitmap.size()) {
-    return absl::DataLossError(
-        absl::StrCat("COW file ", cow_path, " shrank while reading its bitmap"));
+    return absl::DataLossError(absl::StrCat(
+        "COW file ", cow_path, " shrank while reading its bitmap"));
   }
   return std::unique_ptr<CowDisk>(
       new CowDisk(std::move(cow_fd), std::move(cow_path), std::move(header),
@@ -62,8 +62,8 @@ absl::StatusOr<std::unique_ptr<CowDisk>> CowDisk::Open(
 }
 
 CowDisk::CowDisk(UniqueFd cow_fd, std::string cow_path, CowHeader header,
-                 UniqueFd backing_fd, std::string backing_path,
-                 Options options, std::vector<uint8_t> bitmap)
+                 UniqueFd backing_fd, std::string backing_path, Options options,
+                 std::vector<uint8_t> bitmap)
     : cow_fd_(std::move(cow_fd)),
       cow_path_(std::move(cow_path)),
       header_(std::move(header)),
@@ -175,10 +175,10 @@ absl::Status CowDisk::WriteDirtyBitmap() {
     const uint64_t begin = chunk * kDirtyChunkBytes;
     const uint64_t end =
         std::min<uint64_t>((last + 1) * kDirtyChunkBytes, bitmap_.size());
-    absl::Status s = WriteAll(
-        cow_fd_.get(), header_.bitmap_offset + begin,
-        absl::MakeConstSpan(bitmap_).subspan(begin, end - begin),
-        absl::StrCat("write the bitmap of COW file ", cow_path_));
+    absl::Status s =
+        WriteAll(cow_fd_.get(), header_.bitmap_offset + begin,
+                 absl::MakeConstSpan(bitmap_).subspan(begin, end - begin),
+                 absl::StrCat("write the bitmap of COW file ", cow_path_));
     if (!s.ok()) return s;
     for (uint64_t c = chunk; c <= last; ++c) dirty_chunks_[c] = false;
     chunk = last;
@@ -231,9 +231,8 @@ absl::Status CowDisk::WriteAt(uint64_t offset, absl::Span<const uint8_t> src) {
       }
       run_end = std::min(end, SectorEnd(next));
     }
-    absl::Status s =
-        WriteAll(cow_fd_.get(), header_.data_offset + pos,
-                 src.subspan(pos - offset, run_end - pos), what);
+    absl::Status s = WriteAll(cow_fd_.get(), header_.data_offset + pos,
+                              src.subspan(pos - offset, run_end - pos), what);
     if (!s.ok()) return s;
     pos = run_end;
   }
@@ -266,9 +265,9 @@ absl::Status CowDisk::Discard(uint64_t offset, uint64_t length) {
   if (!options_.discard) return BlockBackend::Discard(offset, length);
   if (absl::Status s = CheckRange(offset, length); !s.ok()) return s;
   if (offset % kSector != 0 || length % kSector != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: discard [%u, +%u) is not whole sectors", cow_path_, offset,
-        length));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: discard [%u, +%u) is not whole sectors", cow_path_,
+                        offset, length));
   }
   if (length == 0) return absl::OkStatus();
   const uint64_t first = offset / kSector;

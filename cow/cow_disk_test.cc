@@ -39,9 +39,9 @@ class CowDiskTest : public ::testing::Test {
   }
 
   absl::StatusOr<std::unique_ptr<CowDisk>> Open(CowOpenOptions options = {}) {
-    UniqueFd fd(::open(cow_.c_str(),
-                       (options.disk.read_only ? O_RDONLY : O_RDWR) |
-                           O_CLOEXEC));
+    UniqueFd fd(
+        ::open(cow_.c_str(),
+               (options.disk.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC));
     if (!fd) return absl::NotFoundError("open " + cow_);
     absl::StatusOr<std::optional<CowHeader>> h = ReadCowHeader(fd.get(), cow_);
     if (!h.ok()) return h.status();
@@ -63,9 +63,9 @@ class CowDiskTest : public ::testing::Test {
     return s;
   }
   static absl::Status Write(CowDisk& d, uint64_t off, const std::string& s) {
-    return d.WriteAt(off, absl::MakeConstSpan(
-                              reinterpret_cast<const uint8_t*>(s.data()),
-                              s.size()));
+    return d.WriteAt(
+        off, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(s.data()),
+                                 s.size()));
   }
   // The on-disk bitmap byte for sector `s`.
   uint8_t DiskBitmapByte(uint64_t s) {
@@ -331,7 +331,8 @@ TEST(CowDiskOldVersionsTest, V2TailSectorsReadFromBackingAndRefuseWrites) {
   // A v2 file: header, 256-byte bitmap at 4120, data at 4608.
   std::string file(4608 + kDisk, '\0');
   auto be32 = [&file](size_t at, uint32_t v) {
-    for (int i = 0; i < 4; ++i) file[at + i] = static_cast<char>(v >> (24 - 8 * i));
+    for (int i = 0; i < 4; ++i)
+      file[at + i] = static_cast<char>(v >> (24 - 8 * i));
   };
   be32(0, kCowMagic);
   be32(4, 2);
@@ -350,9 +351,10 @@ TEST(CowDiskOldVersionsTest, V2TailSectorsReadFromBackingAndRefuseWrites) {
   auto d = OpenCowDisk(std::move(fd), cow, **h, {});
   ASSERT_TRUE(d.ok()) << d.status();
   std::string got(kDisk, '\0');
-  ASSERT_TRUE((*d)->ReadAt(0, absl::MakeSpan(reinterpret_cast<uint8_t*>(&got[0]),
-                                             got.size()))
-                  .ok());
+  ASSERT_TRUE(
+      (*d)->ReadAt(0, absl::MakeSpan(reinterpret_cast<uint8_t*>(&got[0]),
+                                     got.size()))
+          .ok());
   std::string expect = base;
   expect.replace(0, 512, std::string(512, 'c'));
   EXPECT_EQ(got, expect);

@@ -118,10 +118,10 @@ absl::Status ComputeCowLayout(CowHeader& h) {
       break;
     case CowLayout::kV3:
     case CowLayout::kV3Broken:
-      h.bitmap_offset = round_up(h.layout == CowLayout::kV3
-                                     ? kCowV3HeaderBytes
-                                     : kCowV3BrokenHeaderBytes,
-                                 h.alignment);
+      h.bitmap_offset =
+          round_up(h.layout == CowLayout::kV3 ? kCowV3HeaderBytes
+                                              : kCowV3BrokenHeaderBytes,
+                   h.alignment);
       h.bitmap_bytes = ((h.size + sector - 1) / sector + 7) / 8;
       h.data_offset = round_up(h.bitmap_offset + h.bitmap_bytes, h.alignment);
       break;
@@ -169,8 +169,8 @@ absl::StatusOr<std::optional<CowHeader>> DecodeCowHeader(
     // UML's rule: in the packed layout offset 32 starts an absolute path, so
     // four zero bytes there mean the old unpacked 64-bit layout, whose
     // cow_format field (always 0) sits at 32.
-    const bool broken = bytes.size() >= V3::kPath + 4 &&
-                        Be32(p + V3::kPath) == 0;
+    const bool broken =
+        bytes.size() >= V3::kPath + 4 && Be32(p + V3::kPath) == 0;
     if (!broken) {
       if (auto s = NeedBytes(bytes, kCowV3HeaderBytes, 3); !s.ok()) return s;
       h.layout = CowLayout::kV3;

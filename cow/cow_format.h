@@ -36,10 +36,10 @@ constexpr size_t kCowMaxHeaderBytes = kCowV3BrokenHeaderBytes;
 constexpr size_t kCowV3MaxPathBytes = 4095;
 
 enum class CowLayout {
-  kV1,         // host (little) endian, 256-byte path
-  kV2,         // big endian, path first
-  kV3,         // big endian, packed: what UML writes today
-  kV3Broken,   // v3 written by pre-2006 64-bit hosts (unpacked struct)
+  kV1,        // host (little) endian, 256-byte path
+  kV2,        // big endian, path first
+  kV3,        // big endian, packed: what UML writes today
+  kV3Broken,  // v3 written by pre-2006 64-bit hosts (unpacked struct)
 };
 
 struct CowHeader {
@@ -58,9 +58,7 @@ struct CowHeader {
   uint64_t data_offset = 0;
 
   // Sectors of the backing file (the last one may be partial).
-  uint64_t sectors() const {
-    return (size + sector_size - 1) / sector_size;
-  }
+  uint64_t sectors() const { return (size + sector_size - 1) / sector_size; }
   // Sectors that have a bitmap bit. v1/v2 keep the historical rounding bug:
   // the last (sectors % 8) sectors have none and always come from the
   // backing file.

@@ -16,7 +16,8 @@ using ::testing::HasSubstr;
 
 std::vector<uint8_t> Bytes(size_t n) { return std::vector<uint8_t>(n, 0); }
 void Be32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b[at + i] = static_cast<uint8_t>(v >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i)
+    b[at + i] = static_cast<uint8_t>(v >> (24 - 8 * i));
 }
 void Be64(std::vector<uint8_t>& b, size_t at, uint64_t v) {
   Be32(b, at, static_cast<uint32_t>(v >> 32));
@@ -79,8 +80,8 @@ TEST(CowFormatTest, V3StartsWithOoomAndDecodes) {
 }
 
 TEST(CowFormatTest, V3Over64MiBMatchesUmlRootCow) {
-  absl::StatusOr<CowHeader> h = MakeV3Header("/srv/images/root_fs", 64 << 20,
-                                             0x6b058c8d);
+  absl::StatusOr<CowHeader> h =
+      MakeV3Header("/srv/images/root_fs", 64 << 20, 0x6b058c8d);
   ASSERT_TRUE(h.ok()) << h.status();
   EXPECT_EQ(h->bitmap_offset, 8192u);
   EXPECT_EQ(h->bitmap_bytes, 16384u);
@@ -89,10 +90,10 @@ TEST(CowFormatTest, V3Over64MiBMatchesUmlRootCow) {
   // The bytes of §3.7's hexdump, up to the path's NUL and the zeros after.
   const std::vector<uint8_t> enc = EncodeV3Header(*h);
   ASSERT_EQ(enc.size(), kCowV3HeaderBytes);
-  const uint8_t expected[] = {
-      0x4f, 0x4f, 0x4f, 0x4d, 0x00, 0x00, 0x00, 0x03, 0x6b, 0x05, 0x8c,
-      0x8d, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00,
-      0x02, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00};
+  const uint8_t expected[] = {0x4f, 0x4f, 0x4f, 0x4d, 0x00, 0x00, 0x00, 0x03,
+                              0x6b, 0x05, 0x8c, 0x8d, 0x00, 0x00, 0x00, 0x00,
+                              0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00,
+                              0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00};
   EXPECT_EQ(std::vector<uint8_t>(enc.begin(), enc.begin() + 32),
             std::vector<uint8_t>(std::begin(expected), std::end(expected)));
   EXPECT_EQ(std::string(enc.begin() + 32, enc.begin() + 52),

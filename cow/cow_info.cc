@@ -18,8 +18,8 @@ namespace kuml {
 namespace {
 
 std::string CheckBacking(const CowHeader& header) {
-  UniqueFd fd(::open(header.backing_file.c_str(),
-                     O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  UniqueFd fd(
+      ::open(header.backing_file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd) return std::string(ErrnoStatus("cannot open it").message());
   absl::StatusOr<HostFileInfo> actual =
       InspectFile(fd.get(), header.backing_file);
@@ -63,13 +63,13 @@ absl::StatusOr<CowInfo> InspectCow(const std::string& path) {
   const CowHeader& h = info.header;
   if (info.file_bytes < h.bitmap_offset + h.bitmap_bytes) {
     return absl::DataLossError(absl::StrFormat(
-        "COW file %s is %u bytes, too short for its %u-byte bitmap at %u",
-        path, info.file_bytes, h.bitmap_bytes, h.bitmap_offset));
+        "COW file %s is %u bytes, too short for its %u-byte bitmap at %u", path,
+        info.file_bytes, h.bitmap_bytes, h.bitmap_offset));
   }
   std::vector<uint8_t> bitmap(h.bitmap_bytes);
-  absl::StatusOr<size_t> n = ReadAtMost(fd.get(), h.bitmap_offset,
-                                        absl::MakeSpan(bitmap),
-                                        absl::StrCat("read ", path));
+  absl::StatusOr<size_t> n =
+      ReadAtMost(fd.get(), h.bitmap_offset, absl::MakeSpan(bitmap),
+                 absl::StrCat("read ", path));
   if (!n.ok()) return n.status();
   info.sectors_in_cow = CountCowBits(bitmap, h.sectors_with_bits());
   info.backing_check = CheckBacking(h);

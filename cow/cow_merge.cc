@@ -74,7 +74,8 @@ absl::Status MergeInto(CowDisk& disk, int out_fd, const std::string& out_path,
   if (::ftruncate(out_fd, static_cast<off_t>(size)) != 0) {
     return ErrnoStatus(absl::StrCat("set the size of ", out_path));
   }
-  if (::fsync(out_fd) != 0) return ErrnoStatus(absl::StrCat("fsync ", out_path));
+  if (::fsync(out_fd) != 0)
+    return ErrnoStatus(absl::StrCat("fsync ", out_path));
   return absl::OkStatus();
 }
 
@@ -93,7 +94,8 @@ absl::Status MergeInPlace(CowDisk& disk, const CowMergeOptions& options) {
   while (s < sectors) {
     if (!disk.SectorInCow(s)) {
       ++s;
-      if (options.progress && s % 8192 == 0) options.progress(s * kSector, size);
+      if (options.progress && s % 8192 == 0)
+        options.progress(s * kSector, size);
       continue;
     }
     uint64_t end = s + 1;
@@ -111,7 +113,8 @@ absl::Status MergeInPlace(CowDisk& disk, const CowMergeOptions& options) {
     s = end;
     if (options.progress) options.progress(std::min(off + len, size), size);
   }
-  if (::fsync(fd.get()) != 0) return ErrnoStatus(absl::StrCat("fsync ", backing));
+  if (::fsync(fd.get()) != 0)
+    return ErrnoStatus(absl::StrCat("fsync ", backing));
   if (options.progress) options.progress(size, size);
   return absl::OkStatus();
 }
@@ -164,14 +167,15 @@ absl::StatusOr<CowMergeResult> MergeCow(const std::string& cow_path,
     return result;
   }
 
-  if (absl::Status s = CheckOutputTarget(output_path, **disk,
-                                         options.overwrite);
+  if (absl::Status s =
+          CheckOutputTarget(output_path, **disk, options.overwrite);
       !s.ok()) {
     return s;
   }
   std::string tmp = output_path + ".kuml-merge-XXXXXX";
   UniqueFd out(::mkostemp(&tmp[0], O_CLOEXEC));
-  if (!out) return ErrnoStatus(absl::StrCat("create a file beside ", output_path));
+  if (!out)
+    return ErrnoStatus(absl::StrCat("create a file beside ", output_path));
   absl::Cleanup remove_tmp = [&tmp] { ::unlink(tmp.c_str()); };
   const mode_t umask_now = ::umask(0);
   ::umask(umask_now);

@@ -27,9 +27,9 @@ struct CowMergeOptions {
 };
 
 struct CowMergeResult {
-  std::string backing_path;   // the backing file that was used
-  uint64_t size = 0;          // bytes of the merged image
-  uint64_t cow_sectors = 0;   // sectors taken from the COW file
+  std::string backing_path;  // the backing file that was used
+  uint64_t size = 0;         // bytes of the merged image
+  uint64_t cow_sectors = 0;  // sectors taken from the COW file
 };
 
 // Merges `cow_path`; `output_path` names the new image (ignored, and must

@@ -118,8 +118,8 @@ absl::StatusOr<std::unique_ptr<CowDisk>> OpenCowDisk(
   if (check) {
     absl::Status s = CheckBackingMatch(header, *actual, backing);
     if (!s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("COW file \"", cow_path,
-                                                 "\": ", s.message()));
+      return absl::Status(
+          s.code(), absl::StrCat("COW file \"", cow_path, "\": ", s.message()));
     }
   }
   if (options.lock_backing) {

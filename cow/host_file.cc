@@ -42,11 +42,11 @@ absl::StatusOr<std::string> AbsolutizePath(absl::string_view path) {
                         : std::string(path.substr(0, slash == 0 ? 1 : slash));
   const absl::string_view base =
       slash == absl::string_view::npos ? path : path.substr(slash + 1);
-  std::unique_ptr<char, decltype(&::free)> real(::realpath(dir.c_str(), nullptr),
-                                                &::free);
+  std::unique_ptr<char, decltype(&::free)> real(
+      ::realpath(dir.c_str(), nullptr), &::free);
   if (real == nullptr) {
-    return ErrnoStatus(absl::StrCat("absolutize '", path, "': directory '",
-                                    dir, "'"));
+    return ErrnoStatus(
+        absl::StrCat("absolutize '", path, "': directory '", dir, "'"));
   }
   std::string out = real.get();
   if (out != "/") out += "/";
@@ -56,8 +56,8 @@ absl::StatusOr<std::string> AbsolutizePath(absl::string_view path) {
 absl::StatusOr<std::optional<CowHeader>> ReadCowHeader(int fd,
                                                        absl::string_view path) {
   std::vector<uint8_t> bytes(kCowMaxHeaderBytes);
-  absl::StatusOr<size_t> n = ReadAtMost(fd, 0, absl::MakeSpan(bytes),
-                                        absl::StrCat("read ", path));
+  absl::StatusOr<size_t> n =
+      ReadAtMost(fd, 0, absl::MakeSpan(bytes), absl::StrCat("read ", path));
   if (!n.ok()) return n.status();
   bytes.resize(*n);
   absl::StatusOr<std::optional<CowHeader>> header = DecodeCowHeader(bytes);

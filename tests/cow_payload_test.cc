@@ -77,11 +77,11 @@ TEST(CowPayloadTest, GuestReadsAUmlWrittenCowAndWritesOneUmlMooMerges) {
   UbdOpenOptions options;
   options.file = cow;
   options.backing_file = base;
-  auto backend = OpenUbd(
-      options, [&](const std::string& s) { notices.push_back(s); });
+  auto backend =
+      OpenUbd(options, [&](const std::string& s) { notices.push_back(s); });
   ASSERT_TRUE(backend.ok()) << backend.status();
-  EXPECT_THAT(notices, ::testing::ElementsAre(
-                           "Switching backing file to '" + base + "'"));
+  EXPECT_THAT(notices, ::testing::ElementsAre("Switching backing file to '" +
+                                              base + "'"));
 
   DiskConfig disk;
   disk.path = cow;

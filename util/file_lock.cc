@@ -33,9 +33,8 @@ absl::Status LockWholeFile(int fd, bool exclusive, absl::string_view path) {
   } else {
     holder = "file already locked by another process";
   }
-  return absl::UnavailableError(absl::StrCat("Failed to lock '", path,
-                                             "', err = ", EAGAIN, " (", holder,
-                                             ")"));
+  return absl::UnavailableError(absl::StrCat(
+      "Failed to lock '", path, "', err = ", EAGAIN, " (", holder, ")"));
 }
 
 }  // namespace kuml

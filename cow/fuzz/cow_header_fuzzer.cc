@@ -36,9 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::vector<uint8_t> again = kuml::EncodeV3Header(h);
     auto back = kuml::DecodeCowHeader(again);
     Check(back.ok() && back->has_value());
-    Check((*back)->backing_file == h.backing_file &&
-          (*back)->size == h.size && (*back)->mtime == h.mtime &&
-          (*back)->data_offset == h.data_offset);
+    Check((*back)->backing_file == h.backing_file && (*back)->size == h.size &&
+          (*back)->mtime == h.mtime && (*back)->data_offset == h.data_offset);
   }
   return 0;
 }

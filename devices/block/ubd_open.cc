@@ -81,9 +81,10 @@ absl::StatusOr<std::shared_ptr<BlockBackend>> OpenUbd(
 
   if (want_cow && ::access(file.c_str(), F_OK) != 0 && errno == ENOENT) {
     if (options.read_only) {
-      return absl::NotFoundError(absl::StrCat(
-          "COW file ", file, " does not exist, and a read-only disk (flag r) "
-                             "cannot create it"));
+      return absl::NotFoundError(
+          absl::StrCat("COW file ", file,
+                       " does not exist, and a read-only disk (flag r) "
+                       "cannot create it"));
     }
     absl::StatusOr<CowHeader> created =
         CreateCowFile(file, options.backing_file);
@@ -113,13 +114,14 @@ absl::StatusOr<std::shared_ptr<BlockBackend>> OpenUbd(
     return OpenCow(*std::move(fd), **header, read_only, options, notice);
   }
   if (want_cow) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Failed to read COW header from COW file \"", file,
-        "\": it exists and is not a COW file (refusing to use it as one over \"",
-        options.backing_file, "\")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Failed to read COW header from COW file \"", file,
+                     "\": it exists and is not a COW file (refusing to use it "
+                     "as one over \"",
+                     options.backing_file, "\")"));
   }
-  absl::StatusOr<std::unique_ptr<RawFileBackend>> raw = RawFileBackend::FromFd(
-      *std::move(fd), file, read_only, !options.no_trim);
+  absl::StatusOr<std::unique_ptr<RawFileBackend>> raw =
+      RawFileBackend::FromFd(*std::move(fd), file, read_only, !options.no_trim);
   if (!raw.ok()) return raw.status();
   return std::shared_ptr<BlockBackend>(*std::move(raw));
 }

@@ -44,9 +44,9 @@ class UbdOpenTest : public ::testing::Test {
   }
   static absl::Status Write(BlockBackend& b, uint64_t off,
                             const std::string& s) {
-    return b.WriteAt(off, absl::MakeConstSpan(
-                              reinterpret_cast<const uint8_t*>(s.data()),
-                              s.size()));
+    return b.WriteAt(
+        off, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(s.data()),
+                                 s.size()));
   }
 
   std::string dir_, base_, cow_, data_;

@@ -49,9 +49,8 @@ int Main(int argc, char** argv) {
   if (verb == "cat") {
     std::vector<uint8_t> buf(1 << 20);
     for (uint64_t off = 0; off < b.size_bytes(); off += buf.size()) {
-      auto chunk =
-          absl::MakeSpan(buf).first(std::min<uint64_t>(buf.size(),
-                                                       b.size_bytes() - off));
+      auto chunk = absl::MakeSpan(buf).first(
+          std::min<uint64_t>(buf.size(), b.size_bytes() - off));
       if (auto s = b.ReadAt(off, chunk); !s.ok()) return Fail(s.ToString());
       std::cout.write(reinterpret_cast<const char*>(chunk.data()),
                       static_cast<std::streamsize>(chunk.size()));
@@ -62,9 +61,9 @@ int Main(int argc, char** argv) {
     uint64_t off = 0;
     if (!absl::SimpleAtoi(argv[3], &off)) return Fail("bad offset");
     const std::string data = Slurp(argv[4]);
-    auto s = b.WriteAt(off, absl::MakeConstSpan(
-                                reinterpret_cast<const uint8_t*>(data.data()),
-                                data.size()));
+    auto s = b.WriteAt(
+        off, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(data.data()),
+                                 data.size()));
     if (s.ok()) s = b.Flush();
     return s.ok() ? 0 : Fail(s.ToString());
   }

@@ -33,8 +33,7 @@ VirtioBlock::VirtioBlock(std::shared_ptr<BlockBackend> backend,
       serial_(serial.substr(0, kVirtioBlkIdBytes)),
       features_(kVirtioFVersion1 | kVirtioFRingIndirectDesc |
                 kVirtioFRingEventIdx | kVirtioBlkFSegMax | kVirtioBlkFBlkSize |
-                kVirtioBlkFFlush |
-                (backend_->read_only() ? kVirtioBlkFRo : 0) |
+                kVirtioBlkFFlush | (backend_->read_only() ? kVirtioBlkFRo : 0) |
                 (backend_->supports_discard() && !backend_->read_only()
                      ? kVirtioBlkFDiscard
                      : 0)) {

@@ -16,9 +16,9 @@
 #include "devices/virtio/mmio_transport.h"
 #include "devices/virtio/test_driver.h"
 #include "devices/virtio/virtio_spec.h"
-#include "util/unique_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "util/unique_fd.h"
 #include "vmm/guest_memory.h"
 
 namespace kuml {
