@@ -1,14 +1,12 @@
 #include "cow/cow_create.h"
 
 #include <fcntl.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <vector>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "cow/host_file.h"
 #include "util/errno_status.h"
@@ -101,21 +99,12 @@ absl::StatusOr<CowHeader> CreateCowFile(absl::string_view cow_path_view,
   }
 
   if (absl::Status s = CheckReplaceable(cow_path, *backing); !s.ok()) return s;
-  std::string tmp = cow_path + ".kuml-new-XXXXXX";
-  UniqueFd fd(::mkostemp(&tmp[0], O_CLOEXEC));
-  if (!fd) return ErrnoStatus(absl::StrCat("create a file beside ", cow_path));
-  absl::Cleanup remove_tmp = [&tmp] { ::unlink(tmp.c_str()); };
-  // mkstemp makes 0600; a COW file gets what open(..., 0644) would give.
-  const mode_t umask_now = ::umask(0);
-  ::umask(umask_now);
-  if (::fchmod(fd.get(), 0644 & ~umask_now) != 0) {
-    return ErrnoStatus(absl::StrCat("chmod ", tmp));
+  absl::StatusOr<FileBeside> file = FileBeside::Create(cow_path);
+  if (!file.ok()) return file.status();
+  if (absl::Status s = FillNewCow(file->fd(), file->path(), *header); !s.ok()) {
+    return s;
   }
-  if (absl::Status s = FillNewCow(fd.get(), tmp, *header); !s.ok()) return s;
-  if (::rename(tmp.c_str(), cow_path.c_str()) != 0) {
-    return ErrnoStatus(absl::StrCat("rename ", tmp, " to ", cow_path));
-  }
-  std::move(remove_tmp).Cancel();
+  if (absl::Status s = file->Commit(/*replace=*/true); !s.ok()) return s;
   return header;
 }
 

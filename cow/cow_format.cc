@@ -10,25 +10,34 @@
 namespace kuml {
 namespace {
 
-// Field offsets of each layout (uml-interfaces.md §3.2).
-struct V1 {
-  static constexpr size_t kPath = 8, kPathBytes = 256, kMtime = 264,
-                          kSize = 268, kSectorSize = 276;
+// Where each layout keeps its fields (uml-interfaces.md §3.2).
+struct FieldMap {
+  CowLayout layout;
+  size_t header_bytes;
+  size_t path, path_bytes, mtime, size, sector_size;
+  size_t alignment;    // kNone: the sector size doubles as alignment
+  bool little_endian;  // v1: written in host order on x86
 };
-struct V2 {
-  static constexpr size_t kPath = 8, kPathBytes = 4096, kMtime = 4104,
-                          kSize = 4108, kSectorSize = 4116;
-};
-struct V3 {
-  static constexpr size_t kMtime = 8, kSize = 12, kSectorSize = 20,
-                          kAlignment = 24, kCowFormat = 28, kPath = 32,
-                          kPathBytes = 4096;
-};
-struct V3Broken {
-  static constexpr size_t kMtime = 8, kSize = 16, kSectorSize = 24,
-                          kAlignment = 28, kCowFormat = 32, kPath = 36,
-                          kPathBytes = 4096;
-};
+constexpr size_t kNone = ~size_t{0};
+constexpr FieldMap kV1Map = {
+    CowLayout::kV1, kCowV1HeaderBytes, 8, 256, 264, 268, 276, kNone, true};
+constexpr FieldMap kV2Map = {
+    CowLayout::kV2, kCowV2HeaderBytes, 8, 4096, 4104, 4108, 4116, kNone, false};
+constexpr FieldMap kV3Map = {
+    CowLayout::kV3, kCowV3HeaderBytes, 32, 4096, 8, 12, 20, 24, false};
+// The unpacked struct: 4 pad bytes after mtime; UML reads the first 4 bytes
+// of the 8-byte time_t slot, big-endian. cow_format (0) sits at 32.
+constexpr FieldMap kV3BrokenMap = {CowLayout::kV3Broken,
+                                   kCowV3BrokenHeaderBytes,
+                                   36,
+                                   4096,
+                                   8,
+                                   16,
+                                   24,
+                                   28,
+                                   false};
+constexpr size_t kV3CowFormat = 28;
+constexpr size_t kV3Path = 32;
 
 // Anything bigger cannot be a real disk and would overflow the layout
 // arithmetic (offsets are computed in 64 bits).
@@ -145,62 +154,35 @@ absl::StatusOr<std::optional<CowHeader>> DecodeCowHeader(
     return std::optional<CowHeader>();
   }
 
+  const FieldMap* map = nullptr;
   if (h.version == 1) {
-    if (auto s = NeedBytes(bytes, kCowV1HeaderBytes, 1); !s.ok()) return s;
-    h.layout = CowLayout::kV1;
-    absl::StatusOr<std::string> path = PathField(p + V1::kPath, V1::kPathBytes);
-    if (!path.ok()) return path.status();
-    h.backing_file = *std::move(path);
-    h.mtime = Le32(p + V1::kMtime);
-    h.size = Le64(p + V1::kSize);
-    h.sector_size = Le32(p + V1::kSectorSize);
-    h.alignment = h.sector_size;
+    map = &kV1Map;
   } else if (h.version == 2) {
-    if (auto s = NeedBytes(bytes, kCowV2HeaderBytes, 2); !s.ok()) return s;
-    h.layout = CowLayout::kV2;
-    absl::StatusOr<std::string> path = PathField(p + V2::kPath, V2::kPathBytes);
-    if (!path.ok()) return path.status();
-    h.backing_file = *std::move(path);
-    h.mtime = Be32(p + V2::kMtime);
-    h.size = Be64(p + V2::kSize);
-    h.sector_size = Be32(p + V2::kSectorSize);
-    h.alignment = h.sector_size;
+    map = &kV2Map;
   } else if (h.version == 3) {
     // UML's rule: in the packed layout offset 32 starts an absolute path, so
-    // four zero bytes there mean the old unpacked 64-bit layout, whose
-    // cow_format field (always 0) sits at 32.
-    const bool broken =
-        bytes.size() >= V3::kPath + 4 && Be32(p + V3::kPath) == 0;
-    if (!broken) {
-      if (auto s = NeedBytes(bytes, kCowV3HeaderBytes, 3); !s.ok()) return s;
-      h.layout = CowLayout::kV3;
-      absl::StatusOr<std::string> path =
-          PathField(p + V3::kPath, V3::kPathBytes);
-      if (!path.ok()) return path.status();
-      h.backing_file = *std::move(path);
-      h.mtime = Be32(p + V3::kMtime);
-      h.size = Be64(p + V3::kSize);
-      h.sector_size = Be32(p + V3::kSectorSize);
-      h.alignment = Be32(p + V3::kAlignment);
-    } else {
-      if (auto s = NeedBytes(bytes, kCowV3BrokenHeaderBytes, 3); !s.ok()) {
-        return s;
-      }
-      h.layout = CowLayout::kV3Broken;
-      absl::StatusOr<std::string> path =
-          PathField(p + V3Broken::kPath, V3Broken::kPathBytes);
-      if (!path.ok()) return path.status();
-      h.backing_file = *std::move(path);
-      // UML reads the first 4 bytes of the 8-byte time_t slot, big-endian.
-      h.mtime = Be32(p + V3Broken::kMtime);
-      h.size = Be64(p + V3Broken::kSize);
-      h.sector_size = Be32(p + V3Broken::kSectorSize);
-      h.alignment = Be32(p + V3Broken::kAlignment);
-    }
+    // four zero bytes there mean the old unpacked 64-bit layout.
+    const bool broken = bytes.size() >= kV3Path + 4 && Be32(p + kV3Path) == 0;
+    map = broken ? &kV3BrokenMap : &kV3Map;
   } else {
     return Bad(absl::StrCat("unknown version ", h.version,
                             " (kuml reads versions 1, 2 and 3)"));
   }
+  if (auto s = NeedBytes(bytes, map->header_bytes, h.version); !s.ok()) {
+    return s;
+  }
+  const FieldMap& m = *map;
+  absl::StatusOr<std::string> path = PathField(p + m.path, m.path_bytes);
+  if (!path.ok()) return path.status();
+  h.layout = m.layout;
+  h.backing_file = *std::move(path);
+  auto u32 = [&](size_t at) {
+    return m.little_endian ? Le32(p + at) : Be32(p + at);
+  };
+  h.mtime = u32(m.mtime);
+  h.size = m.little_endian ? Le64(p + m.size) : Be64(p + m.size);
+  h.sector_size = u32(m.sector_size);
+  h.alignment = m.alignment == kNone ? h.sector_size : u32(m.alignment);
   if (absl::Status s = ComputeCowLayout(h); !s.ok()) return s;
   return std::optional<CowHeader>(std::move(h));
 }
@@ -248,12 +230,12 @@ std::vector<uint8_t> EncodeV3Header(const CowHeader& h) {
   uint8_t* p = out.data();
   PutBe32(p, kCowMagic);
   PutBe32(p + 4, 3);
-  PutBe32(p + V3::kMtime, h.mtime);
-  PutBe64(p + V3::kSize, h.size);
-  PutBe32(p + V3::kSectorSize, h.sector_size);
-  PutBe32(p + V3::kAlignment, h.alignment);
-  PutBe32(p + V3::kCowFormat, 0);  // COW_BITMAP
-  std::memcpy(p + V3::kPath, h.backing_file.data(),
+  PutBe32(p + kV3Map.mtime, h.mtime);
+  PutBe64(p + kV3Map.size, h.size);
+  PutBe32(p + kV3Map.sector_size, h.sector_size);
+  PutBe32(p + kV3Map.alignment, h.alignment);
+  PutBe32(p + kV3CowFormat, 0);  // COW_BITMAP
+  std::memcpy(p + kV3Path, h.backing_file.data(),
               std::min(h.backing_file.size(), kCowV3MaxPathBytes));
   return out;
 }

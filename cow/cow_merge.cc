@@ -1,8 +1,6 @@
 #include "cow/cow_merge.h"
 
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,7 +9,6 @@
 #include <memory>
 #include <vector>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "cow/cow_disk.h"
 #include "cow/cow_open.h"
@@ -172,25 +169,13 @@ absl::StatusOr<CowMergeResult> MergeCow(const std::string& cow_path,
       !s.ok()) {
     return s;
   }
-  std::string tmp = output_path + ".kuml-merge-XXXXXX";
-  UniqueFd out(::mkostemp(&tmp[0], O_CLOEXEC));
-  if (!out)
-    return ErrnoStatus(absl::StrCat("create a file beside ", output_path));
-  absl::Cleanup remove_tmp = [&tmp] { ::unlink(tmp.c_str()); };
-  const mode_t umask_now = ::umask(0);
-  ::umask(umask_now);
-  if (::fchmod(out.get(), 0644 & ~umask_now) != 0) {
-    return ErrnoStatus(absl::StrCat("chmod ", tmp));
-  }
-  if (absl::Status s = MergeInto(**disk, out.get(), tmp, options); !s.ok()) {
+  absl::StatusOr<FileBeside> out = FileBeside::Create(output_path);
+  if (!out.ok()) return out.status();
+  if (absl::Status s = MergeInto(**disk, out->fd(), out->path(), options);
+      !s.ok()) {
     return s;
   }
-  const unsigned flags = options.overwrite ? 0 : RENAME_NOREPLACE;
-  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, output_path.c_str(),
-                  flags) != 0) {
-    return ErrnoStatus(absl::StrCat("rename ", tmp, " to ", output_path));
-  }
-  std::move(remove_tmp).Cancel();
+  if (absl::Status s = out->Commit(options.overwrite); !s.ok()) return s;
   return result;
 }
 

@@ -1,9 +1,12 @@
 #include "cow/host_file.h"
 
+#include <fcntl.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <memory>
 #include <vector>
@@ -66,6 +69,42 @@ absl::StatusOr<std::optional<CowHeader>> ReadCowHeader(int fd,
                         absl::StrCat(path, ": ", header.status().message()));
   }
   return header;
+}
+
+absl::StatusOr<FileBeside> FileBeside::Create(const std::string& final_path) {
+  std::string tmp = final_path + ".kuml-new-XXXXXX";
+  UniqueFd fd(::mkostemp(&tmp[0], O_CLOEXEC));
+  if (!fd)
+    return ErrnoStatus(absl::StrCat("create a file beside ", final_path));
+  FileBeside file(std::move(fd), std::move(tmp), final_path);
+  // mkstemp makes 0600; the tools' files get what open(..., 0644) would.
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  if (::fchmod(file.fd(), 0644 & ~mask) != 0) {
+    return ErrnoStatus(absl::StrCat("chmod ", file.path()));
+  }
+  return file;
+}
+
+FileBeside::FileBeside(FileBeside&& other) noexcept
+    : fd_(std::move(other.fd_)),
+      path_(std::move(other.path_)),
+      final_path_(std::move(other.final_path_)),
+      committed_(other.committed_) {
+  other.committed_ = true;  // the moved-from one removes nothing
+}
+
+FileBeside::~FileBeside() {
+  if (!committed_) ::unlink(path_.c_str());
+}
+
+absl::Status FileBeside::Commit(bool replace) {
+  if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, final_path_.c_str(),
+                  replace ? 0 : RENAME_NOREPLACE) != 0) {
+    return ErrnoStatus(absl::StrCat("rename ", path_, " to ", final_path_));
+  }
+  committed_ = true;
+  return absl::OkStatus();
 }
 
 }  // namespace kuml

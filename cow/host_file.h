@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "cow/cow_format.h"
+#include "util/unique_fd.h"
 
 namespace kuml {
 
@@ -37,6 +38,34 @@ absl::StatusOr<std::string> AbsolutizePath(absl::string_view path);
 // prefixed with "<path>: ".
 absl::StatusOr<std::optional<CowHeader>> ReadCowHeader(int fd,
                                                        absl::string_view path);
+
+// A new file that becomes `final_path` only when complete: created beside it
+// (same directory, so the rename is atomic) with the mode open(..., 0644)
+// would give, and removed again unless committed. So a tool that fails half
+// way leaves nothing behind and the old file, if any, as it was.
+class FileBeside {
+ public:
+  static absl::StatusOr<FileBeside> Create(const std::string& final_path);
+  FileBeside(FileBeside&& other) noexcept;
+  FileBeside& operator=(FileBeside&&) = delete;
+  ~FileBeside();
+
+  int fd() const { return fd_.get(); }
+  const std::string& path() const { return path_; }
+  // Renames it to the final path; without `replace`, AlreadyExists when
+  // something is there already.
+  absl::Status Commit(bool replace);
+
+ private:
+  FileBeside(UniqueFd fd, std::string path, std::string final_path)
+      : fd_(std::move(fd)),
+        path_(std::move(path)),
+        final_path_(std::move(final_path)) {}
+  UniqueFd fd_;
+  std::string path_;
+  std::string final_path_;
+  bool committed_ = false;
+};
 
 }  // namespace kuml
 
