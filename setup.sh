@@ -33,7 +33,7 @@ packages=(
   libabsl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler
   protobuf-compiler-grpc libgtest-dev libgmock-dev libbenchmark-dev
   qemu-system-x86 linux-image-amd64 kmod cpio gzip bc
-  uml-utilities user-mode-linux
+  uml-utilities user-mode-linux clang busybox-static e2fsprogs
 )
 for script in guest/*.sh tests/kvmhost/*.sh; do
   read -r -a needs <<< "$(sed -n 's/^# needs: //p' "$script" | head -n1)"

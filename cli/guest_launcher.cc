@@ -1,8 +1,10 @@
 #include "cli/guest_launcher.h"
 
 #include <cstdlib>
+#include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "devices/block/ubd_open.h"
 #include "devices/chan/fd_channel.h"
 
 namespace kuml {
@@ -19,6 +21,42 @@ std::string DefaultKernelPath() {
   return cache + "/guest/vmlinux";
 }
 
+namespace {
+
+// Opens a disk once for the whole kuml process (locks, COW state), printing
+// UML's notices ("Creating ... as COW file for ...") unless `quiet`.
+absl::StatusOr<DiskConfig> OpenDisk(int index, const UbdSpec& ubd,
+                                    const MachineSpec& spec) {
+  UbdOpenOptions options;
+  options.file = ubd.file;
+  options.backing_file = ubd.backing_file;
+  options.read_only = ubd.read_only;
+  options.sync = ubd.sync || spec.ubd_sync;
+  options.no_cow = ubd.no_cow;
+  options.shared = ubd.shared;
+  options.no_trim = ubd.no_trim;
+  const bool quiet = spec.quiet;
+  absl::StatusOr<std::shared_ptr<BlockBackend>> backend =
+      OpenUbd(options, [quiet](const std::string& line) {
+        if (!quiet) std::cerr << "kuml: " << line << "\r\n";
+      });
+  if (!backend.ok()) {
+    const std::string name = ubd.switch_text.empty()
+                                 ? absl::StrCat("ubd", index, "=", ubd.file)
+                                 : ubd.switch_text;
+    return absl::Status(backend.status().code(),
+                        absl::StrCat(name, ": ", backend.status().message()));
+  }
+  DiskConfig disk;
+  disk.path = ubd.file;
+  disk.read_only = (*backend)->read_only();
+  disk.serial = ubd.serial;
+  disk.backend = *std::move(backend);
+  return disk;
+}
+
+}  // namespace
+
 absl::StatusOr<MachineConfig> BuildMachineConfig(const MachineSpec& spec,
                                                  Channel* console) {
   MachineConfig config;
@@ -27,11 +65,9 @@ absl::StatusOr<MachineConfig> BuildMachineConfig(const MachineSpec& spec,
       spec.kernel_path.empty() ? DefaultKernelPath() : spec.kernel_path;
   if (!spec.initrd_path.empty()) config.initrd_path = spec.initrd_path;
   for (const auto& [index, ubd] : spec.disks) {  // ubd index order
-    DiskConfig disk;
-    disk.path = ubd.file;
-    disk.read_only = ubd.read_only;
-    disk.serial = ubd.serial;
-    config.disks.push_back(disk);
+    absl::StatusOr<DiskConfig> disk = OpenDisk(index, ubd, spec);
+    if (!disk.ok()) return disk.status();
+    config.disks.push_back(*std::move(disk));
   }
   config.console = console;
   return config;

@@ -30,24 +30,6 @@ bool IsAbsentOrNull(const LineSpec& line) {
                        line.output.type == ChannelSpec::Type::kNull);
 }
 
-void FindUbdSync(const MachineSpec& spec, Uses& uses) {
-  if (spec.ubd_sync) uses.push_back(spec.ubd_sync_switch);
-}
-
-void FindUbdBacking(const MachineSpec& spec, Uses& uses) {
-  for (const auto& [index, disk] : spec.disks) {
-    if (!disk.backing_file.empty()) uses.push_back(disk.switch_text);
-  }
-}
-
-void FindUbdFlags(const MachineSpec& spec, Uses& uses) {
-  for (const auto& [index, disk] : spec.disks) {
-    if (disk.sync || disk.no_cow || disk.shared || disk.no_trim) {
-      uses.push_back(disk.switch_text);
-    }
-  }
-}
-
 void FindConsoleZero(const MachineSpec& spec, Uses& uses) {
   const LineSpec line = EffectiveLine(spec, LineKind::kConsole, 0);
   if (line.none || !IsFd(line.input) || !IsFd(line.output)) {
@@ -110,9 +92,6 @@ struct MissingFeature {
 
 // One entry per feature the VMM lacks. Delete an entry when it lands.
 constexpr MissingFeature kMissingFeatures[] = {
-    {"ubd=sync (O_SYNC on every disk)", FindUbdSync},
-    {"ubd COW files (a backing file on the command line)", FindUbdBacking},
-    {"ubd flags s, d, c, t", FindUbdFlags},
     {"con0 on anything but host fds", FindConsoleZero},
     {"con1..15 attached to a channel", FindOtherConsoles},
     {"ssl0..63 attached to a channel", FindSerialLines},

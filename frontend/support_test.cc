@@ -91,15 +91,12 @@ TEST(CheckSupportedTest, ConDefaultReachingCon0IsNamedOnce) {
 }
 
 TEST(CheckSupportedTest, DiskFeatures) {
-  ExpectRefused({"ubd=sync"}, "ubd=sync");
-  ExpectRefused({"ubd0=root_fs_cow,root_fs"}, "ubd0=root_fs_cow,root_fs");
-  ExpectRefused({"ubd6=t_cow.cow:t1.img"}, "ubd6=t_cow.cow:t1.img");
-  ExpectRefused({"ubd3s=t3.img"}, "ubd3s=t3.img");
-  ExpectRefused({"ubd7d=x.cow"}, "ubd7d=x.cow");
-  ExpectRefused({"ubd5c=t5.img"}, "ubd5c=t5.img");
-  ExpectRefused({"ubd4t=t4.img"}, "ubd4t=t4.img");
-  // A disk breaking two rules is named once.
-  ExpectRefused({"ubd1s=a.cow,b.img"}, "ubd1s=a.cow,b.img");
+  // Every ubd switch UML accepts is supported (issue 3: COW files and flags).
+  ExpectSupported({"ubd=sync"});
+  ExpectSupported({"ubd0=root_fs_cow,root_fs"});
+  ExpectSupported({"ubd6=t_cow.cow:t1.img"});
+  ExpectSupported({"ubd3s=t3.img", "ubd7d=x.cow", "ubd5c=t5.img",
+                   "ubd4t=t4.img", "ubd1s=a.cow,b.img", "ubd2rsct=c.img"});
 }
 
 TEST(CheckSupportedTest, OtherFeatures) {
@@ -115,11 +112,9 @@ TEST(CheckSupportedTest, NamesEveryOffendingSwitch) {
   const MachineSpec spec = Parse({"ubd0=root_fs", "eth1=mcast", "hostfs=/h",
                                   "eth0=slirp", "ssl3=pts", "ubd2s=x"});
   EXPECT_THAT(UnsupportedSwitches(spec),
-              ElementsAre("ubd2s=x", "ssl3=pts", "eth0=slirp", "eth1=mcast",
-                          "hostfs=/h"));
+              ElementsAre("ssl3=pts", "eth0=slirp", "eth1=mcast", "hostfs=/h"));
   EXPECT_EQ(CheckSupported(spec).message(),
-            "not supported yet: ubd2s=x ssl3=pts eth0=slirp eth1=mcast "
-            "hostfs=/h");
+            "not supported yet: ssl3=pts eth0=slirp eth1=mcast hostfs=/h");
   EXPECT_THAT(UnsupportedSwitches(Parse({})), IsEmpty());
 }
 

@@ -35,8 +35,12 @@ class BlockBackend {
   // Makes every completed write durable.
   virtual absl::Status Flush() = 0;
 
-  // Tells the backend [offset, offset + length) is no longer needed. Not
-  // offered to guests yet; backends that can punch holes override it.
+  // Whether Discard() does something: the disk device offers discard to the
+  // guest only then (ubd flag `t` turns it off).
+  virtual bool supports_discard() const { return false; }
+  // Tells the backend [offset, offset + length) (whole sectors) is no longer
+  // needed; what it reads afterwards is unspecified. Backends that can
+  // punch holes override it.
   virtual absl::Status Discard(uint64_t offset, uint64_t length) {
     (void)offset;
     (void)length;

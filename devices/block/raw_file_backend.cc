@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "util/errno_status.h"
+#include "util/file_io.h"
 
 namespace kuml {
 
@@ -22,7 +23,11 @@ absl::StatusOr<std::unique_ptr<RawFileBackend>> RawFileBackend::Open(
   int flags = (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK;
   UniqueFd fd(::open(p.c_str(), flags));
   if (!fd) return ErrnoStatus(absl::StrCat("open disk image ", p));
+  return FromFd(std::move(fd), std::move(p), read_only);
+}
 
+absl::StatusOr<std::unique_ptr<RawFileBackend>> RawFileBackend::FromFd(
+    UniqueFd fd, std::string p, bool read_only, bool discard) {
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) {
     return ErrnoStatus(absl::StrCat("fstat disk image ", p));
@@ -48,7 +53,8 @@ absl::StatusOr<std::unique_ptr<RawFileBackend>> RawFileBackend::Open(
                         size, kSectorBytes));
   }
   return std::unique_ptr<RawFileBackend>(
-      new RawFileBackend(std::move(fd), std::move(p), size, read_only));
+      new RawFileBackend(std::move(fd), std::move(p), size, read_only,
+                         discard && S_ISREG(st.st_mode)));
 }
 
 absl::Status RawFileBackend::CheckRange(uint64_t offset,
@@ -65,20 +71,13 @@ absl::Status RawFileBackend::CheckRange(uint64_t offset,
 absl::Status RawFileBackend::ReadAt(uint64_t offset, absl::Span<uint8_t> dst) {
   absl::Status range = CheckRange(offset, dst.size());
   if (!range.ok()) return range;
-  size_t done = 0;
-  while (done < dst.size()) {
-    ssize_t n = ::pread(fd_.get(), dst.data() + done, dst.size() - done,
-                        static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(absl::StrCat("read ", path_));
-    }
-    if (n == 0) {
-      // The file shrank under us (someone truncated it on the host).
-      return absl::DataLossError(absl::StrFormat(
-          "%s: unexpected end of file at byte %u", path_, offset + done));
-    }
-    done += static_cast<size_t>(n);
+  absl::StatusOr<size_t> n =
+      ReadAtMost(fd_.get(), offset, dst, absl::StrCat("read ", path_));
+  if (!n.ok()) return n.status();
+  if (*n != dst.size()) {
+    // The file shrank under us (someone truncated it on the host).
+    return absl::DataLossError(absl::StrFormat(
+        "%s: unexpected end of file at byte %u", path_, offset + *n));
   }
   return absl::OkStatus();
 }
@@ -91,19 +90,23 @@ absl::Status RawFileBackend::WriteAt(uint64_t offset,
   }
   absl::Status range = CheckRange(offset, src.size());
   if (!range.ok()) return range;
-  size_t done = 0;
-  while (done < src.size()) {
-    ssize_t n = ::pwrite(fd_.get(), src.data() + done, src.size() - done,
-                         static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(absl::StrCat("write ", path_));
-    }
-    if (n == 0) {
-      return absl::InternalError(absl::StrFormat(
-          "%s: write made no progress at byte %u", path_, offset + done));
-    }
-    done += static_cast<size_t>(n);
+  return WriteAll(fd_.get(), offset, src, absl::StrCat("write ", path_));
+}
+
+absl::Status RawFileBackend::Discard(uint64_t offset, uint64_t length) {
+  if (!discard_) return BlockBackend::Discard(offset, length);
+  if (read_only_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path_, " is opened read-only"));
+  }
+  absl::Status range = CheckRange(offset, length);
+  if (!range.ok()) return range;
+  if (length == 0) return absl::OkStatus();
+  if (::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  static_cast<off_t>(offset),
+                  static_cast<off_t>(length)) != 0 &&
+      errno != EOPNOTSUPP) {
+    return ErrnoStatus(absl::StrCat("punch a hole in ", path_));
   }
   return absl::OkStatus();
 }

@@ -15,6 +15,9 @@ constexpr uint64_t kSector = BlockBackend::kSectorBytes;
 constexpr size_t kCfgCapacity = 0;
 constexpr size_t kCfgSegMax = 12;
 constexpr size_t kCfgBlkSize = 20;
+constexpr size_t kCfgMaxDiscardSectors = 36;
+constexpr size_t kCfgMaxDiscardSeg = 40;
+constexpr size_t kCfgDiscardSectorAlignment = 44;
 
 template <typename T>
 void PutLe(std::array<uint8_t, VirtioBlock::kConfigBytes>& cfg, size_t at,
@@ -30,11 +33,19 @@ VirtioBlock::VirtioBlock(std::shared_ptr<BlockBackend> backend,
       serial_(serial.substr(0, kVirtioBlkIdBytes)),
       features_(kVirtioFVersion1 | kVirtioFRingIndirectDesc |
                 kVirtioFRingEventIdx | kVirtioBlkFSegMax | kVirtioBlkFBlkSize |
-                kVirtioBlkFFlush |
-                (backend_->read_only() ? kVirtioBlkFRo : 0)) {
+                kVirtioBlkFFlush | (backend_->read_only() ? kVirtioBlkFRo : 0) |
+                (backend_->supports_discard() && !backend_->read_only()
+                     ? kVirtioBlkFDiscard
+                     : 0)) {
   PutLe<uint64_t>(config_, kCfgCapacity, backend_->size_bytes() / kSector);
   PutLe<uint32_t>(config_, kCfgSegMax, kSegMax);
   PutLe<uint32_t>(config_, kCfgBlkSize, kSector);
+  if (features_ & kVirtioBlkFDiscard) {
+    PutLe<uint32_t>(config_, kCfgMaxDiscardSectors, kMaxDiscardSectors);
+    PutLe<uint32_t>(config_, kCfgMaxDiscardSeg, kMaxDiscardSegments);
+    PutLe<uint32_t>(config_, kCfgDiscardSectorAlignment,
+                    kDiscardAlignmentSectors);
+  }
 }
 
 uint32_t VirtioBlock::device_type() const { return kVirtioIdBlock; }
@@ -94,6 +105,42 @@ uint8_t VirtioBlock::CheckRange(uint64_t sector, uint64_t len,
   if (len % kSector != 0 || sector > disk / kSector) return kVirtioBlkSIoErr;
   *offset = sector * kSector;  // cannot overflow: sector <= disk / 512
   if (len > disk - *offset) return kVirtioBlkSIoErr;
+  return kVirtioBlkSOk;
+}
+
+uint8_t VirtioBlock::ServeDiscard(const DescriptorChain& chain,
+                                  uint64_t data_out) {
+  constexpr uint64_t kSegBytes = sizeof(VirtioBlkDiscardSegment);
+  if (data_out == 0 || data_out % kSegBytes != 0 ||
+      data_out / kSegBytes > kMaxDiscardSegments) {
+    return kVirtioBlkSIoErr;
+  }
+  VirtioBlkDiscardSegment segs[kMaxDiscardSegments];
+  const uint64_t n = data_out / kSegBytes;
+  if (chain.CopyFromReadable(sizeof(VirtioBlkReqHeader),
+                             absl::MakeSpan(reinterpret_cast<uint8_t*>(segs),
+                                            n * kSegBytes)) != n * kSegBytes) {
+    return kVirtioBlkSIoErr;
+  }
+  // All ranges are checked before any is applied: a bad request discards
+  // nothing.
+  for (uint64_t i = 0; i < n; ++i) {
+    if (segs[i].flags != 0) return kVirtioBlkSUnsupp;
+    uint64_t offset = 0;
+    if (segs[i].num_sectors > kMaxDiscardSectors ||
+        CheckRange(segs[i].sector, uint64_t{segs[i].num_sectors} * kSector,
+                   &offset) != kVirtioBlkSOk) {
+      return kVirtioBlkSIoErr;
+    }
+  }
+  for (uint64_t i = 0; i < n; ++i) {
+    if (!backend_
+             ->Discard(segs[i].sector * kSector,
+                       uint64_t{segs[i].num_sectors} * kSector)
+             .ok()) {
+      return kVirtioBlkSIoErr;
+    }
+  }
   return kVirtioBlkSOk;
 }
 
@@ -161,6 +208,15 @@ uint32_t VirtioBlock::Serve(const DescriptorChain& chain) {
       written = chain.CopyToWritable(0, absl::MakeConstSpan(id, n));
       break;
     }
+    case kVirtioBlkTDiscard:
+      if (!(features_ & kVirtioBlkFDiscard)) {
+        ++stats_.unsupported;
+        status = kVirtioBlkSUnsupp;
+        break;
+      }
+      ++stats_.discards;
+      status = ServeDiscard(chain, data_out);
+      break;
     default:
       ++stats_.unsupported;
       status = kVirtioBlkSUnsupp;

@@ -2,11 +2,14 @@
 //
 // One request queue of kQueueSize entries. Offered features: VERSION_1,
 // SEG_MAX (kQueueSize - 2), BLK_SIZE (512), FLUSH, RO when the backend is
-// read-only, RING_INDIRECT_DESC, RING_EVENT_IDX. Config space: capacity in
-// 512-byte sectors, seg_max, blk_size.
+// read-only, DISCARD when the backend supports it, RING_INDIRECT_DESC,
+// RING_EVENT_IDX. Config space: capacity in 512-byte sectors, seg_max,
+// blk_size, and the discard limits.
 //
-// Requests: IN, OUT, FLUSH and GET_ID (the serial, at most 20 bytes, NUL
-// padded when shorter); any other type gets VIRTIO_BLK_S_UNSUPP. A request
+// Requests: IN, OUT, FLUSH, GET_ID (the serial, at most 20 bytes, NUL
+// padded when shorter) and, when offered, DISCARD (every range checked
+// before any is discarded; a range with flags set gets UNSUPP); any other
+// type gets VIRTIO_BLK_S_UNSUPP. A request
 // whose data length is not a multiple of 512, whose sector range overflows or
 // ends past the capacity, or that writes to a read-only disk gets
 // VIRTIO_BLK_S_IOERR and moves no data. A chain with fewer than 16 readable
@@ -39,6 +42,11 @@ class VirtioBlock : public VirtioDevice {
   static constexpr uint16_t kQueueSize = 256;
   static constexpr uint32_t kSegMax = kQueueSize - 2;  // + header + status
   static constexpr size_t kConfigBytes = 64;
+  // Discard limits offered to the guest: ranges per request, sectors per
+  // range, and the granularity (4 KiB, so holes are whole host blocks).
+  static constexpr uint32_t kMaxDiscardSegments = 32;
+  static constexpr uint32_t kMaxDiscardSectors = 1u << 22;
+  static constexpr uint32_t kDiscardAlignmentSectors = 8;
 
   // What happened to requests so far (for tests and the VMM's statistics).
   struct Stats {
@@ -46,6 +54,7 @@ class VirtioBlock : public VirtioDevice {
     uint64_t writes = 0;
     uint64_t flushes = 0;
     uint64_t get_ids = 0;
+    uint64_t discards = 0;
     uint64_t unsupported = 0;
     uint64_t io_errors = 0;  // requests answered VIRTIO_BLK_S_IOERR
     uint64_t dropped = 0;    // chains without header or status byte
@@ -72,6 +81,9 @@ class VirtioBlock : public VirtioDevice {
  private:
   // Serves one request; returns the used length.
   uint32_t Serve(const DescriptorChain& chain)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Serves a DISCARD whose ranges are the chain's data after the header.
+  uint8_t ServeDiscard(const DescriptorChain& chain, uint64_t data_out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // VIRTIO_BLK_S_OK when [sector * 512, + len) is a whole-sector range
   // inside the disk, VIRTIO_BLK_S_IOERR otherwise; sets *offset.

@@ -73,11 +73,13 @@ constexpr uint64_t kVirtioBlkFSegMax = 1ull << 2;
 constexpr uint64_t kVirtioBlkFRo = 1ull << 5;
 constexpr uint64_t kVirtioBlkFBlkSize = 1ull << 6;
 constexpr uint64_t kVirtioBlkFFlush = 1ull << 9;
+constexpr uint64_t kVirtioBlkFDiscard = 1ull << 13;
 
 constexpr uint32_t kVirtioBlkTIn = 0;
 constexpr uint32_t kVirtioBlkTOut = 1;
 constexpr uint32_t kVirtioBlkTFlush = 4;
 constexpr uint32_t kVirtioBlkTGetId = 8;
+constexpr uint32_t kVirtioBlkTDiscard = 11;
 
 constexpr uint8_t kVirtioBlkSOk = 0;
 constexpr uint8_t kVirtioBlkSIoErr = 1;
@@ -92,6 +94,15 @@ struct VirtioBlkReqHeader {
   uint64_t sector;
 };
 static_assert(sizeof(VirtioBlkReqHeader) == 16, "virtio_blk_req header");
+
+// One range of a DISCARD (or WRITE_ZEROES) request's data.
+struct VirtioBlkDiscardSegment {
+  uint64_t sector;
+  uint32_t num_sectors;
+  uint32_t flags;  // bit 0: unmap (WRITE_ZEROES only)
+};
+static_assert(sizeof(VirtioBlkDiscardSegment) == 16,
+              "virtio_blk_discard_write_zeroes");
 
 }  // namespace kuml
 
