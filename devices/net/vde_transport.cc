@@ -1,6 +1,10 @@
 #include "devices/net/vde_transport.h"
 
+// libvdeplug.h has no extern "C" of its own.
+extern "C" {
 #include <libvdeplug.h>
+}
+#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -48,8 +52,6 @@ class VdeConnection : public NetTransport {
         if (errno == EAGAIN) return 0;
         return ErrnoStatus(absl::StrCat("receive from ", name_));
       }
-      // libvdeplug reports a 1-byte read for its own control datagrams.
-      if (n <= 1) continue;
       return static_cast<size_t>(n);
     }
   }
@@ -84,7 +86,17 @@ absl::StatusOr<std::unique_ptr<NetTransport>> OpenVdeTransport(
                                     "running there?)"),
                        errno != 0 ? errno : ECONNREFUSED);
   }
-  return std::unique_ptr<NetTransport>(new VdeConnection(name, conn));
+  auto transport = std::make_unique<VdeConnection>(name, conn);
+  // libvdeplug ignores the flags it is given and would block: make the
+  // data socket itself non-blocking.
+  const int fd = vde_datafd(conn);
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    return ErrnoStatus(absl::StrCat(name,
+                                    ": making the data socket "
+                                    "non-blocking"));
+  }
+  return std::unique_ptr<NetTransport>(std::move(transport));
 }
 
 }  // namespace kuml
