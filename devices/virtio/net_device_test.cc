@@ -288,45 +288,6 @@ TEST_F(VirtioNetTest, DriverResetStopsTheDeviceAndItComesBack) {
 
 // ---- with a real kernel stack at each end ----------------------------------
 
-// Pumps between a stack's tap (vnet headers on) and a NetTestGuest: the
-// stack's frames become the guest's transmissions and what the guest
-// receives goes back into the stack, as a guest kernel would route them.
-class GuestPump {
- public:
-  GuestPump(NetTransport* tap, NetTestGuest* guest) : tap_(tap), guest_(guest) {
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~GuestPump() {
-    stop_ = true;
-    thread_.join();
-  }
-
- private:
-  void Run() {
-    guest_->StockRx();
-    std::vector<uint8_t> buf(kMaxFrameBytes + 12);
-    while (!stop_) {
-      pollfd fds[2] = {{tap_->poll_fd(), POLLIN, 0},
-                       {guest_->irq_fd(), POLLIN, 0}};
-      ::poll(fds, 2, 20);
-      if (fds[1].revents) guest_->AckInterrupt();
-      for (;;) {
-        auto n = tap_->Receive(absl::MakeSpan(buf));
-        if (!n.ok() || *n == 0) break;
-        guest_->Send(std::string(reinterpret_cast<char*>(buf.data()), *n));
-      }
-      for (const std::string& packet : guest_->Receive()) {
-        iovec v{const_cast<char*>(packet.data()), packet.size()};
-        tap_->Send(absl::MakeConstSpan(&v, 1)).IgnoreError();
-      }
-    }
-  }
-  NetTransport* tap_;
-  NetTestGuest* guest_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 class VirtioNetTapTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -1,5 +1,6 @@
 #include "devices/virtio/net_test_guest.h"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -122,6 +123,36 @@ uint32_t NetTestGuest::AckInterrupt() {
   uint64_t count;
   (void)!::read(irq_.fd(), &count, sizeof count);
   return driver_.AckInterrupt();
+}
+
+GuestPump::GuestPump(NetTransport* tap, NetTestGuest* guest)
+    : tap_(tap), guest_(guest) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+GuestPump::~GuestPump() {
+  stop_ = true;
+  thread_.join();
+}
+
+void GuestPump::Run() {
+  guest_->StockRx();
+  std::vector<uint8_t> buf(kMaxFrameBytes + kVirtioNetHdrBytes);
+  while (!stop_) {
+    pollfd fds[2] = {{tap_->poll_fd(), POLLIN, 0},
+                     {guest_->irq_fd(), POLLIN, 0}};
+    ::poll(fds, 2, 20);
+    if (fds[1].revents) guest_->AckInterrupt();
+    for (;;) {
+      absl::StatusOr<size_t> n = tap_->Receive(absl::MakeSpan(buf));
+      if (!n.ok() || *n == 0) break;
+      guest_->Send(std::string(reinterpret_cast<char*>(buf.data()), *n));
+    }
+    for (const std::string& packet : guest_->Receive()) {
+      iovec v{const_cast<char*>(packet.data()), packet.size()};
+      tap_->Send(absl::MakeConstSpan(&v, 1)).IgnoreError();
+    }
+  }
 }
 
 }  // namespace kuml

@@ -9,9 +9,11 @@
 #ifndef KUML_DEVICES_VIRTIO_NET_TEST_GUEST_H_
 #define KUML_DEVICES_VIRTIO_NET_TEST_GUEST_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -85,6 +87,23 @@ class NetTestGuest {
   // A merged frame whose buffers have not all been used yet.
   std::string partial_;
   uint16_t partial_left_ = 0;
+};
+
+// Pumps between a kernel stack's tap (vnet headers on) and a NetTestGuest
+// on a thread: the stack's frames become the guest's transmissions and what
+// the guest receives goes back into the stack, as a guest kernel would. So
+// a namespace's TCP/IP stack drives the device as a guest would.
+class GuestPump {
+ public:
+  GuestPump(NetTransport* tap, NetTestGuest* guest);
+  ~GuestPump();
+
+ private:
+  void Run();
+  NetTransport* tap_;
+  NetTestGuest* guest_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 }  // namespace kuml
