@@ -35,8 +35,7 @@ TEST(KernelIpFor, ReadsTheKernelIpOption) {
       "root=/dev/vda", "ip=10.0.0.5:10.0.0.1:10.0.0.1:255.255.255.0::eth1:off"};
   EXPECT_EQ(KernelIpFor(args, "eth1")->ToString(), "10.0.0.5");
   EXPECT_FALSE(KernelIpFor(args, "eth0").has_value());
-  EXPECT_EQ(KernelIpFor({"ip=192.168.1.9"}, "eth0")->ToString(),
-            "192.168.1.9");
+  EXPECT_EQ(KernelIpFor({"ip=192.168.1.9"}, "eth0")->ToString(), "192.168.1.9");
   EXPECT_FALSE(KernelIpFor({"ip=192.168.1.9"}, "eth1").has_value());
   EXPECT_FALSE(KernelIpFor({"ip=dhcp"}, "eth0").has_value());
   EXPECT_FALSE(KernelIpFor({"--", "ip=1.2.3.4"}, "eth0").has_value());

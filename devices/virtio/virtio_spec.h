@@ -1,7 +1,7 @@
 // Constants from the virtio 1.x specification (split virtqueues, the
-// virtio-mmio transport, virtio-blk, virtio-net) and the in-memory ring layouts. Every
-// multi-byte field is little-endian in guest memory; kuml runs on x86-64
-// only, so host order is the same (checked below).
+// virtio-mmio transport, virtio-blk, virtio-net) and the in-memory ring
+// layouts. Every multi-byte field is little-endian in guest memory; kuml runs
+// on x86-64 only, so host order is the same (checked below).
 #ifndef KUML_DEVICES_VIRTIO_VIRTIO_SPEC_H_
 #define KUML_DEVICES_VIRTIO_VIRTIO_SPEC_H_
 
