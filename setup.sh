@@ -34,6 +34,7 @@ packages=(
   protobuf-compiler-grpc libgtest-dev libgmock-dev libbenchmark-dev
   qemu-system-x86 linux-image-amd64 kmod cpio gzip bc
   uml-utilities user-mode-linux clang busybox-static e2fsprogs
+  libslirp-dev libvdeplug-dev libpcap-dev vde2 iproute2 iputils-ping
 )
 for script in guest/*.sh tests/kvmhost/*.sh; do
   read -r -a needs <<< "$(sed -n 's/^# needs: //p' "$script" | head -n1)"

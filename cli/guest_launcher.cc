@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "cli/net_devices.h"
 #include "devices/block/ubd_open.h"
 #include "devices/chan/fd_channel.h"
 
@@ -70,6 +71,8 @@ absl::StatusOr<MachineConfig> BuildMachineConfig(const MachineSpec& spec,
     config.disks.push_back(*std::move(disk));
   }
   config.console = console;
+  absl::Status net = AddNetDevices(spec, config);  // eth<n>=, vec<n>:
+  if (!net.ok()) return net;
   return config;
 }
 

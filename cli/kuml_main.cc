@@ -12,6 +12,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "cli/guest_launcher.h"
+#include "cli/net_devices.h"
 #include "frontend/command_line.h"
 #include "frontend/guest_cmdline.h"
 #include "frontend/help_text.h"
@@ -70,6 +71,7 @@ int Main(int argc, char** argv) {
   }
   for (const std::string& w : spec->warnings) Say("warning: " + w);
   absl::Status supported = CheckSupported(*spec);
+  if (supported.ok()) supported = CheckNetSwitches(*spec);
   if (!supported.ok()) {
     Say(std::string(supported.message()));
     return kExitUsage;

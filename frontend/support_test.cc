@@ -40,8 +40,11 @@ TEST(CheckSupportedTest, ReadmeLine) {
 
 TEST(CheckSupportedTest, NoArguments) { ExpectSupported({}); }
 
-TEST(CheckSupportedTest, TuntapIsNotYet) {
-  ExpectRefused({"ubd0=root_fs", "eth0=tuntap,tap0"}, "eth0=tuntap,tap0");
+TEST(CheckSupportedTest, NetworkDevices) {
+  ExpectSupported({"ubd0=root_fs", "eth0=tuntap,tap0", "eth1=mcast",
+                   "eth2=daemon", "eth3=slirp", "vec0:transport=tap,ifname=t"});
+  ExpectRefused({"vec1:transport=raw,ifname=eth0"},
+                "vec1:transport=raw,ifname=eth0");
 }
 
 TEST(CheckSupportedTest, SupportedSwitches) {
@@ -100,7 +103,8 @@ TEST(CheckSupportedTest, DiskFeatures) {
 }
 
 TEST(CheckSupportedTest, OtherFeatures) {
-  ExpectRefused({"vec0:transport=tap,ifname=t"}, "vec0:transport=tap,ifname=t");
+  ExpectRefused({"vec0:transport=gre,src=a,dst=b"},
+                "vec0:transport=gre,src=a,dst=b");
   ExpectRefused({"hostfs=/srv"}, "hostfs=/srv");
   ExpectRefused({"mconsole=notify:/tmp/s"}, "mconsole=notify:/tmp/s");
   ExpectRefused({"iomem=a,/f"}, "iomem=a,/f");
@@ -109,12 +113,13 @@ TEST(CheckSupportedTest, OtherFeatures) {
 }
 
 TEST(CheckSupportedTest, NamesEveryOffendingSwitch) {
-  const MachineSpec spec = Parse({"ubd0=root_fs", "eth1=mcast", "hostfs=/h",
-                                  "eth0=slirp", "ssl3=pts", "ubd2s=x"});
+  const MachineSpec spec =
+      Parse({"ubd0=root_fs", "vec1:transport=fd,fd=3", "hostfs=/h",
+             "eth0=slirp", "ssl3=pts", "ubd2s=x"});
   EXPECT_THAT(UnsupportedSwitches(spec),
-              ElementsAre("ssl3=pts", "eth0=slirp", "eth1=mcast", "hostfs=/h"));
+              ElementsAre("ssl3=pts", "vec1:transport=fd,fd=3", "hostfs=/h"));
   EXPECT_EQ(CheckSupported(spec).message(),
-            "not supported yet: ssl3=pts eth0=slirp eth1=mcast hostfs=/h");
+            "not supported yet: ssl3=pts vec1:transport=fd,fd=3 hostfs=/h");
   EXPECT_THAT(UnsupportedSwitches(Parse({})), IsEmpty());
 }
 

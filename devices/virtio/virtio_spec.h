@@ -1,7 +1,7 @@
 // Constants from the virtio 1.x specification (split virtqueues, the
-// virtio-mmio transport, virtio-blk) and the in-memory ring layouts. Every
-// multi-byte field is little-endian in guest memory; kuml runs on x86-64
-// only, so host order is the same (checked below).
+// virtio-mmio transport, virtio-blk, virtio-net) and the in-memory ring
+// layouts. Every multi-byte field is little-endian in guest memory; kuml runs
+// on x86-64 only, so host order is the same (checked below).
 #ifndef KUML_DEVICES_VIRTIO_VIRTIO_SPEC_H_
 #define KUML_DEVICES_VIRTIO_VIRTIO_SPEC_H_
 
@@ -103,6 +103,35 @@ struct VirtioBlkDiscardSegment {
 };
 static_assert(sizeof(VirtioBlkDiscardSegment) == 16,
               "virtio_blk_discard_write_zeroes");
+
+// virtio-net (spec 5.1).
+constexpr uint64_t kVirtioNetFCsum = 1ull << 0;
+constexpr uint64_t kVirtioNetFGuestCsum = 1ull << 1;
+constexpr uint64_t kVirtioNetFMac = 1ull << 5;
+constexpr uint64_t kVirtioNetFGuestTso4 = 1ull << 7;
+constexpr uint64_t kVirtioNetFGuestTso6 = 1ull << 8;
+constexpr uint64_t kVirtioNetFGuestEcn = 1ull << 9;
+constexpr uint64_t kVirtioNetFHostTso4 = 1ull << 11;
+constexpr uint64_t kVirtioNetFHostTso6 = 1ull << 12;
+constexpr uint64_t kVirtioNetFHostEcn = 1ull << 13;
+constexpr uint64_t kVirtioNetFMrgRxbuf = 1ull << 15;
+constexpr uint64_t kVirtioNetFStatus = 1ull << 16;
+
+constexpr uint8_t kVirtioNetHdrFNeedsCsum = 1;
+constexpr uint8_t kVirtioNetHdrFDataValid = 2;
+constexpr uint16_t kVirtioNetSLinkUp = 1;
+
+// struct virtio_net_hdr_v1: in front of every frame on both queues.
+struct VirtioNetHdr {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len;
+  uint16_t gso_size;
+  uint16_t csum_start;
+  uint16_t csum_offset;
+  uint16_t num_buffers;  // device -> driver with MRG_RXBUF; else 1
+};
+static_assert(sizeof(VirtioNetHdr) == 12, "virtio_net_hdr_v1 is 12 bytes");
 
 }  // namespace kuml
 

@@ -22,7 +22,11 @@ expect_exit 0 "kernel=" --help
 expect_exit 2 "^kuml: mem=12Q" mem=12Q
 expect_exit 2 "ubd0x=foo: Expected '=' or flag letter" ubd0x=foo
 expect_exit 2 "ubd16" ubd16=disk.img
-expect_exit 2 "not supported yet: eth0=tuntap,tap0" ubd0=x eth0=tuntap,tap0
+expect_exit 2 "not supported yet: hostfs=/srv" ubd0=x hostfs=/srv
+expect_exit 2 "eth0=ethertap,tap0: the ethertap (Linux 2.2) transport is obsolete" ubd0=x eth0=ethertap,tap0
+expect_exit 2 "eth1=slip,10.0.0.1: the slip transport is obsolete" ubd0=x eth1=slip,10.0.0.1
+expect_exit 2 "bad slirp option 'hostfwd=tcp:1'" ubd0=x eth0=slirp,,hostfwd=tcp:1
+expect_exit 2 "the first byte must be even" ubd0=x eth0=mcast,01:02:03:04:05:06
 expect_exit 2 "not supported yet: con=pts" con=pts
 expect_exit 2 "con5=bogus: failed to parse channel pair" con5=bogus
 

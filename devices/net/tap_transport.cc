@@ -1,0 +1,191 @@
+#include "devices/net/tap_transport.h"
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "devices/net/socket_util.h"
+#include "util/errno_status.h"
+#include "util/unique_fd.h"
+
+namespace kuml {
+namespace {
+
+constexpr char kCapabilityHint[] =
+    " (creating a tap device or configuring its host side needs "
+    "CAP_NET_ADMIN: run kuml as root, or have root create a persistent tap "
+    "for you -- `tunctl -u <user>` or `ip tuntap add <name> mode tap user "
+    "<user>` -- and use eth<n>=tuntap,<name>)";
+
+class TapTransport : public NetTransport {
+ public:
+  TapTransport(std::string name, UniqueFd fd, bool vnet_header)
+      : name_(std::move(name)), fd_(std::move(fd)), vnet_(vnet_header) {}
+
+  std::string description() const override {
+    return absl::StrCat("tuntap ", name_, vnet_ ? " (vnet header)" : "");
+  }
+  int poll_fd() const override { return fd_.get(); }
+  bool vnet_header() const override { return vnet_; }
+
+  absl::Status SetGuestOffloads(const GuestOffloads& o) override {
+    if (!vnet_) return absl::OkStatus();
+    unsigned flags = 0;
+    if (o.csum) {
+      flags |= TUN_F_CSUM;
+      // The kernel refuses TSO without checksum offload.
+      if (o.tso4) flags |= TUN_F_TSO4;
+      if (o.tso6) flags |= TUN_F_TSO6;
+      if ((o.tso4 || o.tso6) && o.ecn) flags |= TUN_F_TSO_ECN;
+    }
+    if (::ioctl(fd_.get(), TUNSETOFFLOAD, flags) < 0) {
+      return ErrnoStatus(absl::StrCat("tap ", name_, ": TUNSETOFFLOAD"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Send(absl::Span<const iovec> frame) override {
+    while (::writev(fd_.get(), frame.data(), frame.size()) < 0) {
+      switch (errno) {
+        case EINTR:
+          continue;
+        // Queue full, interface down, or a frame the host kernel refused
+        // (a bad offload header from the guest): dropped, as on a wire.
+        case EAGAIN:
+        case ENOBUFS:
+        case EIO:
+        case EINVAL:
+          return absl::OkStatus();
+        default:
+          return ErrnoStatus(absl::StrCat("write to tap ", name_));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<size_t> Receive(absl::Span<uint8_t> buffer) override {
+    for (;;) {
+      ssize_t n = ::read(fd_.get(), buffer.data(), buffer.size());
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno == EINTR) continue;
+      // EIO: the tap is detached/down; nothing to read.
+      if (errno == EAGAIN || errno == EIO) return 0;
+      return ErrnoStatus(absl::StrCat("read from tap ", name_));
+    }
+  }
+
+ private:
+  const std::string name_;
+  const UniqueFd fd_;
+  const bool vnet_;
+};
+
+absl::Status InterfaceIoctl(int sock, unsigned long request, ifreq& ifr,
+                            absl::string_view what) {
+  if (::ioctl(sock, request, &ifr) < 0) {
+    const int err = errno;
+    return ErrnoStatus(absl::StrCat(what, err == EPERM ? kCapabilityHint : ""),
+                       err);
+  }
+  return absl::OkStatus();
+}
+
+void PutIpv4(sockaddr& dst, const Ipv4Address& address) {
+  const sockaddr_in sin = Ipv4SocketAddress(address, 0);
+  std::memcpy(&dst, &sin, sizeof sin);
+}
+
+// ifconfig <tap> <address> netmask <classful> up
+absl::Status ConfigureHostSide(const std::string& tap,
+                               const Ipv4Address& address) {
+  absl::StatusOr<UniqueFd> sock = OpenSocket(AF_INET, SOCK_DGRAM, "tap setup");
+  if (!sock.ok()) return sock.status();
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, tap.c_str(), IFNAMSIZ - 1);
+  const std::string where =
+      absl::StrCat("setting host address ", address.ToString(), " on ", tap);
+  PutIpv4(ifr.ifr_addr, address);
+  absl::Status s = InterfaceIoctl(sock->get(), SIOCSIFADDR, ifr, where);
+  if (!s.ok()) return s;
+  PutIpv4(ifr.ifr_netmask, ClassfulNetmask(address));
+  s = InterfaceIoctl(sock->get(), SIOCSIFNETMASK, ifr, where);
+  if (!s.ok()) return s;
+  s = InterfaceIoctl(sock->get(), SIOCGIFFLAGS, ifr, where);
+  if (!s.ok()) return s;
+  ifr.ifr_flags |= IFF_UP;
+  return InterfaceIoctl(sock->get(), SIOCSIFFLAGS, ifr,
+                        absl::StrCat("bringing ", tap, " up"));
+}
+
+}  // namespace
+
+Ipv4Address ClassfulNetmask(const Ipv4Address& address) {
+  const uint8_t first = address.octets[0];
+  if (first < 128) return Ipv4Address{{255, 0, 0, 0}};
+  if (first < 192) return Ipv4Address{{255, 255, 0, 0}};
+  return Ipv4Address{{255, 255, 255, 0}};
+}
+
+absl::StatusOr<std::unique_ptr<NetTransport>> OpenTapTransport(
+    const TapOptions& options) {
+  UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) {
+    return ErrnoStatus("opening /dev/net/tun (is the tun module loaded?)");
+  }
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, options.device.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  bool vnet = false;
+  if (options.vnet_header) {
+    unsigned features = 0;
+    if (::ioctl(fd.get(), TUNGETFEATURES, &features) == 0 &&
+        (features & IFF_VNET_HDR) != 0) {
+      ifr.ifr_flags |= IFF_VNET_HDR;
+      vnet = true;
+    }
+  }
+  if (::ioctl(fd.get(), TUNSETIFF, &ifr) < 0) {
+    const int err = errno;
+    std::string what =
+        options.device.empty()
+            ? std::string("creating a tap device")
+            : absl::StrCat("attaching to tap device '", options.device, "'");
+    if (err == EPERM) {
+      absl::StrAppend(&what, kCapabilityHint);
+    } else if (err == EBUSY) {
+      absl::StrAppend(&what, " (in use by another process, or not a tap)");
+    } else if (err == EINVAL) {
+      absl::StrAppend(&what, " (is it a tun device rather than a tap?)");
+    }
+    return ErrnoStatus(what, err);
+  }
+  const std::string name(ifr.ifr_name);
+  if (vnet) {
+    int size = kVirtioNetHdrBytes;
+    if (::ioctl(fd.get(), TUNSETVNETHDRSZ, &size) < 0) {
+      return ErrnoStatus(absl::StrCat("tap ", name, ": TUNSETVNETHDRSZ"));
+    }
+    // Until the guest driver says otherwise, hand it only finished frames.
+    if (::ioctl(fd.get(), TUNSETOFFLOAD, 0u) < 0) {
+      return ErrnoStatus(absl::StrCat("tap ", name, ": TUNSETOFFLOAD"));
+    }
+  }
+  if (options.device.empty() && options.host_address.has_value()) {
+    absl::Status s = ConfigureHostSide(name, *options.host_address);
+    if (!s.ok()) return s;
+  }
+  return std::unique_ptr<NetTransport>(
+      new TapTransport(name, std::move(fd), vnet));
+}
+
+}  // namespace kuml
