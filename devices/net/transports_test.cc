@@ -179,8 +179,7 @@ class UmlSwitchTest : public ::testing::Test {
                                   TempDir() + "/uml_switch.log");
     ASSERT_TRUE(sw.ok()) << sw.status();
     switch_ = *std::move(sw);
-    ASSERT_TRUE(
-        WaitUntil([&] { return ::access(ctl_.c_str(), F_OK) == 0; }, 5000))
+    ASSERT_TRUE(WaitUntil([&] { return AcceptsConnections(ctl_); }, 5000))
         << "uml_switch did not create " << ctl_;
   }
   void TearDown() override {
@@ -214,8 +213,8 @@ TEST(VdeTransport, TwoStacksThroughARealVdeSwitch) {
   auto sw = ChildProcess::Start({"vde_switch", "-s", dir},
                                 TempDir() + "/vde_switch.log");
   ASSERT_TRUE(sw.ok()) << sw.status();
-  ASSERT_TRUE(WaitUntil(
-      [&] { return ::access((dir + "/ctl").c_str(), F_OK) == 0; }, 5000));
+  ASSERT_TRUE(
+      WaitUntil([&] { return AcceptsConnections(dir + "/ctl"); }, 5000));
   auto a = Open(absl::StrCat("eth0=vde,", dir));
   auto b = Open(absl::StrCat("eth0=vde,", dir, ",,,,,kuml-test"));
   ASSERT_TRUE(a.ok()) << a.status();

@@ -36,8 +36,7 @@ TEST(UmlInterop, UmlGuestPingsKumlDeviceThroughARealUmlSwitch) {
   auto sw = ChildProcess::Start({"uml_switch", "-unix", ctl},
                                 dir + "/uml_switch.log");
   ASSERT_TRUE(sw.ok()) << sw.status();
-  ASSERT_TRUE(
-      WaitUntil([&] { return ::access(ctl.c_str(), F_OK) == 0; }, 5000));
+  ASSERT_TRUE(WaitUntil([&] { return AcceptsConnections(ctl); }, 5000));
 
   // kuml's side: the device on a daemon port, a kernel stack behind it.
   auto parsed = ParseEthSwitch(absl::StrCat("eth0=daemon,,unix,", ctl));

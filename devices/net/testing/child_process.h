@@ -39,6 +39,11 @@ class ChildProcess {
 // Polls `condition` every 20 ms for up to `timeout_ms`.
 bool WaitUntil(const std::function<bool()>& condition, int timeout_ms);
 
+// Whether a unix stream socket at `path` accepts a connection now. A server's
+// socket file appears at bind(), a moment before listen(): wait for this,
+// not for the file.
+bool AcceptsConnections(const std::string& path);
+
 }  // namespace kuml
 
 #endif  // KUML_DEVICES_NET_TESTING_CHILD_PROCESS_H_
