@@ -23,7 +23,10 @@ expect_exit 2 "^kuml: mem=12Q" mem=12Q
 expect_exit 2 "ubd0x=foo: Expected '=' or flag letter" ubd0x=foo
 expect_exit 2 "ubd16" ubd16=disk.img
 expect_exit 2 "not supported yet: eth0=tuntap,tap0" ubd0=x eth0=tuntap,tap0
-expect_exit 2 "not supported yet: con=pts" con=pts
+expect_exit 1 "ssl2=tty:/nonexistent/tty: tty:/nonexistent/tty: No such file" \
+  ssl2=tty:/nonexistent/tty
+expect_exit 1 "con1=tty:/dev/null: tty:/dev/null is not a terminal" \
+  con1=tty:/dev/null
 expect_exit 2 "con5=bogus: failed to parse channel pair" con5=bogus
 
 # A disk image must not be created, truncated or modified by a refused run.
