@@ -60,7 +60,10 @@ TEST(CheckSupportedTest, SupportedSwitches) {
 
 TEST(CheckSupportedTest, EveryLineOnEveryChannel) {
   ExpectSupported({"con0=fd:0,fd:1"});
-  ExpectSupported({"con0=pts", "con0=fd:0,null", "con0=null", "con0=none"});
+  for (const char* con0 : {"con0=pts", "con0=fd:0,null", "con0=null",
+                           "con0=none"}) {
+    ExpectSupported({con0});
+  }
   ExpectSupported({"con0=port:9000", "con1=tty:/dev/tty3", "con2=xterm"});
   ExpectSupported({"con=pts", "ssl=pty", "ssl3=tty:/dev/tty2,xterm"});
   ExpectSupported({"ubd0=root_fs", "root=/dev/ubda", "con0=fd:0,fd:1",

@@ -341,7 +341,9 @@ void VirtioConsole::ProcessOutput(uint32_t index) {
 // ---- Guest input ----
 
 std::function<void()> VirtioConsole::RoomReturnedLocked(Port& port) {
-  if (!port.room_zero || !port.room_callback) return nullptr;
+  if (!port.room_zero || !port.room_callback || !port.guest_open) {
+    return nullptr;
+  }
   port.room_zero = false;
   return port.room_callback;
 }
