@@ -51,6 +51,12 @@ absl::StatusOr<std::shared_ptr<PortServer>> PortServer::Listen(
     return ErrnoStatus(what + ": bind");
   }
   if (listen(fd.get(), 16) != 0) return ErrnoStatus(what + ": listen");
+  socklen_t len = sizeof addr;  // port 0 (tests): the one the kernel chose
+  if (getsockname(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), &len) !=
+      0) {
+    return ErrnoStatus(what + ": getsockname");
+  }
+  port = ntohs(addr.sin_port);
   UniqueFd stop(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop.valid()) return ErrnoStatus(what + ": eventfd");
   std::shared_ptr<PortServer> server(

@@ -45,7 +45,8 @@ class PortChannel;
 class PortServer : public std::enable_shared_from_this<PortServer> {
  public:
   // Binds 0.0.0.0:<port> (SO_REUSEADDR) and starts accepting. Errors name
-  // the port ("port:9000: bind: Address already in use").
+  // the port ("port:9000: bind: Address already in use"). Port 0 picks a
+  // free one (tests); port() tells which.
   static absl::StatusOr<std::shared_ptr<PortServer>> Listen(uint16_t port);
   ~PortServer();
   PortServer(const PortServer&) = delete;
