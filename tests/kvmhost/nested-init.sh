@@ -6,6 +6,10 @@ bb=/bin/busybox
 $bb mount -t proc proc /proc
 $bb mount -t sysfs sys /sys
 $bb mount -t devtmpfs dev /dev
+# Pseudo-terminals (kuml's pts channels) and loopback TCP (port: channels).
+$bb mkdir -p /dev/pts
+$bb mount -t devpts -o ptmxmode=0666 devpts /dev/pts
+$bb ip link set lo up
 for m in $($bb cat /mods/order); do
   # kvm-intel fails on AMD-style CPUs and vice versa: that is expected.
   $bb insmod /mods/$m 2>/dev/null
