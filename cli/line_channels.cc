@@ -127,21 +127,24 @@ absl::StatusOr<std::unique_ptr<LineChannels>> LineChannels::Open(
       const LineSpec line = EffectiveLine(spec, kind, n);
       if (line.none) continue;
       PortChannel* port_line = nullptr;
-      LineContext context{&spec,
-                          kind,
-                          n,
-                          /*raw=*/kind == LineKind::kConsole || !spec.ssl_non_raw,
-                          &announce,
-                          &lines->servers_,
-                          &port_line};
-      absl::StatusOr<std::unique_ptr<Channel>> channel = OpenLine(line, context);
+      LineContext context{
+          &spec,
+          kind,
+          n,
+          /*raw=*/kind == LineKind::kConsole || !spec.ssl_non_raw,
+          &announce,
+          &lines->servers_,
+          &port_line};
+      absl::StatusOr<std::unique_ptr<Channel>> channel =
+          OpenLine(line, context);
       if (!channel.ok()) {
-        const std::string text = line.switch_text.empty()
-                                     ? absl::StrCat(LineName(kind, n), "=",
-                                                    line.config)
-                                     : line.switch_text;
-        return absl::Status(channel.status().code(),
-                            absl::StrCat(text, ": ", channel.status().message()));
+        const std::string text =
+            line.switch_text.empty()
+                ? absl::StrCat(LineName(kind, n), "=", line.config)
+                : line.switch_text;
+        return absl::Status(
+            channel.status().code(),
+            absl::StrCat(text, ": ", channel.status().message()));
       }
       if (kind == LineKind::kConsole && n == 0) {
         lines->con0_ = std::move(*channel);

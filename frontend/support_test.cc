@@ -60,8 +60,8 @@ TEST(CheckSupportedTest, SupportedSwitches) {
 
 TEST(CheckSupportedTest, EveryLineOnEveryChannel) {
   ExpectSupported({"con0=fd:0,fd:1"});
-  for (const char* con0 : {"con0=pts", "con0=fd:0,null", "con0=null",
-                           "con0=none"}) {
+  for (const char* con0 :
+       {"con0=pts", "con0=fd:0,null", "con0=null", "con0=none"}) {
     ExpectSupported({con0});
   }
   ExpectSupported({"con0=port:9000", "con1=tty:/dev/tty3", "con2=xterm"});

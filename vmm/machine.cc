@@ -67,7 +67,7 @@ Machine::Machine(const MachineConfig& config, KvmFlavor flavor, Vm vm,
 
 Machine::~Machine() {
   for (auto& r : runners_) r->Kick();
-  runners_.clear();  // joins the vCPU threads before devices go away
+  runners_.clear();        // joins the vCPU threads before devices go away
   console_input_.reset();  // leaves the loop while it exists
 }
 

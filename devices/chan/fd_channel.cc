@@ -209,9 +209,9 @@ absl::StatusOr<size_t> FdChannel::WriteSome(absl::Span<const uint8_t> data) {
   size_t len = data.size();
   if (!out_nonblocking_ && !out_is_socket_) len = std::min<size_t>(len, 4096);
   SigpipeGuard guard(out_is_fifo_);
-  ssize_t n = out_is_socket_ ? send(out_fd_, data.data(), len,
-                                    MSG_NOSIGNAL | MSG_DONTWAIT)
-                             : write(out_fd_, data.data(), len);
+  ssize_t n = out_is_socket_
+                  ? send(out_fd_, data.data(), len, MSG_NOSIGNAL | MSG_DONTWAIT)
+                  : write(out_fd_, data.data(), len);
   if (n >= 0) return static_cast<size_t>(n);
   if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) return 0;
   int err = errno;

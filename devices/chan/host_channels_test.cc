@@ -173,22 +173,26 @@ TEST(TelnetTest, DecoderStripsCommandsAndNvtLineEnds) {
   TelnetDecoder d;
   std::string data, reply;
   using std::string_literals::operator""s;
-  const std::string in =
-      "ab\r\ncd\r\0e\xff\xff"s +
-      "\xff\xfd\x18"s +                // DO TERMINAL-TYPE: refused
-      "\xff\xfb\x1f"s +                // WILL NAWS: refused
-      "\xff\xfd\x01"s +                // DO ECHO: ours, no answer
-      "\xff\xfa\x18\0xterm\xff\xf0"s +  // a subnegotiation
-      "\xff\xf1"s +                    // NOP
-      "f"s;
+  const std::string in = "ab\r\ncd\r\0e\xff\xff"s +
+                         "\xff\xfd\x18"s +  // DO TERMINAL-TYPE: refused
+                         "\xff\xfb\x1f"s +  // WILL NAWS: refused
+                         "\xff\xfd\x01"s +  // DO ECHO: ours, no answer
+                         "\xff\xfa\x18\0xterm\xff\xf0"s +  // a subnegotiation
+                         "\xff\xf1"s +                     // NOP
+                         "f"s;
   // Byte by byte, to cross every boundary.
   for (char c : in) d.Decode(Bytes(std::string(1, c)), &data, &reply);
-  EXPECT_EQ(data, "ab\rcd\re\xff" "f");
+  EXPECT_EQ(data,
+            "ab\rcd\re\xff"
+            "f");
   EXPECT_EQ(reply, "\xff\xfc\x18\xff\xfe\x1f");
 }
 
 TEST(TelnetTest, EscapeDoublesIac) {
-  EXPECT_EQ(TelnetEscape(Bytes("a\xff" "b")), "a\xff\xff" "b");
+  EXPECT_EQ(TelnetEscape(Bytes("a\xff"
+                               "b")),
+            "a\xff\xff"
+            "b");
 }
 
 // ---- port: ----
@@ -273,9 +277,9 @@ TEST(PortChannelTest, BusyPortIsAnErrorNamingIt) {
   ASSERT_TRUE(server.ok());
   auto again = PortServer::Listen((*server)->port());
   ASSERT_FALSE(again.ok());
-  EXPECT_NE(again.status().message().find(
-                absl::StrCat("port:", (*server)->port())),
-            std::string::npos)
+  EXPECT_NE(
+      again.status().message().find(absl::StrCat("port:", (*server)->port())),
+      std::string::npos)
       << again.status();
 }
 

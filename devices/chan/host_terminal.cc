@@ -72,9 +72,9 @@ absl::StatusOr<std::unique_ptr<FdChannel>> OpenTtyChannel(
   absl::StatusOr<std::unique_ptr<FdChannel>> channel =
       FdChannel::Create(options);
   if (!channel.ok()) {
-    return absl::Status(channel.status().code(),
-                        absl::StrCat("tty:", path, ": ",
-                                     channel.status().message()));
+    return absl::Status(
+        channel.status().code(),
+        absl::StrCat("tty:", path, ": ", channel.status().message()));
   }
   return channel;
 }

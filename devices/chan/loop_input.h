@@ -41,8 +41,8 @@ class LoopInput {
   EventLoop* const loop_;
   Channel* const channel_;
   InputPump pump_;
-  int fd_ = -1;             // the channel's input fd; -1 once input ended
-  bool pollable_ = false;   // epoll accepts fd_
+  int fd_ = -1;              // the channel's input fd; -1 once input ended
+  bool pollable_ = false;    // epoll accepts fd_
   bool registered_ = false;  // fd_ is in the loop now (not while paused:
                              // a paused fd would still report EPOLLHUP)
   std::shared_ptr<LoopInput*> self_;  // weak handle for deferred steps

@@ -35,8 +35,7 @@ bool WouldBlock() { return errno == EAGAIN || errno == EWOULDBLOCK; }
 // ---------------------------------------------------------------------------
 // PortServer
 
-absl::StatusOr<std::shared_ptr<PortServer>> PortServer::Listen(
-    uint16_t port) {
+absl::StatusOr<std::shared_ptr<PortServer>> PortServer::Listen(uint16_t port) {
   const std::string what = absl::StrCat("port:", port);
   UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return ErrnoStatus(what + ": socket");
@@ -86,8 +85,8 @@ void PortServer::AcceptLoop() {
       return;
     }
     if (p[1].revents != 0) return;
-    UniqueFd client(
-        accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    UniqueFd client(accept4(listen_fd_.get(), nullptr, nullptr,
+                            SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!client.valid()) continue;  // the peer gave up already, EMFILE ...
     // What in.telnetd would negotiate; a full socket buffer this early is
     // impossible, and a client that is gone shows up as EOF later.
@@ -204,7 +203,8 @@ absl::StatusOr<size_t> PortChannel::Read(absl::Span<uint8_t> buffer) {
     } else {
       std::string data, reply;
       decoder_.Decode(absl::MakeConstSpan(buffer.data(), n), &data, &reply);
-      if (!reply.empty()) (void)SendNow(client_->get(), reply.data(), reply.size());
+      if (!reply.empty())
+        (void)SendNow(client_->get(), reply.data(), reply.size());
       std::copy(data.begin(), data.end(), buffer.begin());  // never longer
       got = data.size();
     }

@@ -45,8 +45,8 @@ class TelnetDecoder {
  private:
   enum class State { kData, kIac, kOption, kSub, kSubIac };
   State state_ = State::kData;
-  uint8_t command_ = 0;       // WILL/WONT/DO/DONT awaiting its option byte
-  bool after_cr_ = false;     // drop a NUL or LF right after CR
+  uint8_t command_ = 0;    // WILL/WONT/DO/DONT awaiting its option byte
+  bool after_cr_ = false;  // drop a NUL or LF right after CR
 };
 
 }  // namespace kuml

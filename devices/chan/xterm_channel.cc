@@ -24,16 +24,21 @@ absl::StatusOr<std::unique_ptr<XtermChannel>> XtermChannel::Open(
         "xterm: $DISPLAY is not set: there is no X display to open a "
         "terminal emulator on (use pts or port:<n> instead)");
   }
-  absl::StatusOr<std::unique_ptr<PtsChannel>> pty = PtsChannel::Open(options.raw);
+  absl::StatusOr<std::unique_ptr<PtsChannel>> pty =
+      PtsChannel::Open(options.raw);
   if (!pty.ok()) return pty.status();
   const std::string path = (*pty)->slave_path();
   // $0 is the pty: no quoting of the path inside the script.
   const std::string relay =
       "stty raw -echo 2>/dev/null; cat \"$0\" & exec cat > \"$0\"";
-  std::vector<std::string> args = {options.emulator,    options.title_switch,
-                                   options.title,       options.exec_switch,
-                                   "/bin/sh",           "-c",
-                                   relay,               path};
+  std::vector<std::string> args = {options.emulator,
+                                   options.title_switch,
+                                   options.title,
+                                   options.exec_switch,
+                                   "/bin/sh",
+                                   "-c",
+                                   relay,
+                                   path};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

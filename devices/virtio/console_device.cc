@@ -90,8 +90,7 @@ uint16_t VirtioConsole::queue_max_size(uint16_t index) const {
   return index % 2 == 0 ? kReceiveQueueSize : kTransmitQueueSize;
 }
 
-void VirtioConsole::ReadConfig(uint64_t offset, uint8_t* data,
-                               uint32_t size) {
+void VirtioConsole::ReadConfig(uint64_t offset, uint8_t* data, uint32_t size) {
   // cols, rows (0: unknown; F_SIZE is not offered), max_nr_ports,
   // emerg_wr (write-only, reads 0).
   uint8_t config[kConfigBytes] = {};
@@ -207,9 +206,8 @@ void VirtioConsole::FlushControl() {
     // Linux posts page-sized buffers; a smaller one gets what fits (a name
     // cut short), never a message spread over two buffers.
     uint64_t n = chain->CopyToWritable(
-        0, absl::MakeConstSpan(
-               reinterpret_cast<const uint8_t*>(message.data()),
-               message.size()));
+        0, absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(message.data()),
+                               message.size()));
     queue->AddUsed(chain->head(), static_cast<uint32_t>(n));
     control_out_.pop_front();
     used = true;
@@ -310,7 +308,8 @@ void VirtioConsole::ProcessOutput(uint32_t index) {
       if (!port.tx_chain) break;
     }
     const uint64_t total = port.tx_chain->readable_bytes();
-    const uint64_t len = std::min<uint64_t>(total - port.tx_offset, kOutputChunk);
+    const uint64_t len =
+        std::min<uint64_t>(total - port.tx_offset, kOutputChunk);
     chunk.resize(len);
     port.tx_chain->CopyFromReadable(port.tx_offset, absl::MakeSpan(chunk));
     size_t taken = len;

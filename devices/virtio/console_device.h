@@ -133,7 +133,7 @@ class VirtioConsole : public VirtioDevice {
     // Guarded by the device's mu_.
     bool guest_open = false;
     absl::optional<DescriptorChain> rx_chain;  // popped for InputRoom
-    bool room_zero = true;                    // room callback due
+    bool room_zero = true;                     // room callback due
     std::function<void()> room_callback;
     absl::optional<DescriptorChain> tx_chain;  // being handed to the handler
     uint64_t tx_offset = 0;

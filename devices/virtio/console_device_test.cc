@@ -179,10 +179,10 @@ TEST_F(VirtioConsoleTest, InputWaitsForTheGuestToOpenThePort) {
 TEST_F(VirtioConsoleTest, HostileControlMessagesAreIgnored) {
   auto rec = std::make_shared<Recorder>();
   Start({{"ssl0", false, rec}});
-  Send(3, "abc");                                   // too short
-  SendControl(99, kVirtioConsolePortReady, 1);      // no such port
+  Send(3, "abc");                               // too short
+  SendControl(99, kVirtioConsolePortReady, 1);  // no such port
   SendControl(99, kVirtioConsolePortOpen, 1);
-  SendControl(0, 0x7777, 1);                        // unknown event
+  SendControl(0, 0x7777, 1);  // unknown event
   SendControl(kVirtioConsoleBadId, kVirtioConsoleDeviceReady, 0);  // failed
   EXPECT_TRUE(ReadControl().empty());
   EXPECT_EQ(rec->opens().size(), 0u);

@@ -45,7 +45,8 @@ class ConsoleDriverFixture : public ::testing::Test {
     driver_ = std::make_unique<MmioTestDriver>(transport_.get());
     std::vector<TestQueue*> queues;
     for (uint16_t i = 0; i < console_->num_queues(); ++i) {
-      queues_.push_back(std::make_unique<TestQueue>(mem_.get(), &alloc_, kQueue));
+      queues_.push_back(
+          std::make_unique<TestQueue>(mem_.get(), &alloc_, kQueue));
       queues.push_back(queues_.back().get());
     }
     ASSERT_TRUE(driver_->Initialize(kFeatures, queues).ok());
@@ -94,8 +95,8 @@ class ConsoleDriverFixture : public ::testing::Test {
       auto used = queues_[2]->PopUsed();
       if (!used) break;
       std::string raw(used->len, '\0');
-      EXPECT_TRUE(mem_->Read(control_buffers_[used->id], raw.data(), raw.size())
-                      .ok());
+      EXPECT_TRUE(
+          mem_->Read(control_buffers_[used->id], raw.data(), raw.size()).ok());
       Message m{};
       if (raw.size() >= 8) {
         std::memcpy(&m.id, raw.data(), 4);

@@ -13,127 +13,18 @@ virtio-console port.
 import os
 import pty
 import re
-import select
-import socket
-import subprocess
 import sys
-import tempfile
 import termios
-import time
 
-RUNFILES = os.path.join(os.environ.get("TEST_SRCDIR", "."), "kuml")
-KUML = os.environ.get("KUML_BIN", os.path.join(RUNFILES, "cli/kuml"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chanlib import (GREETING, RUNFILES, Stream, connect, fail, free_port,  # noqa: E402
+                     is_raw, start_kuml as start, tty_in, wait_exit)
+
 PAYLOAD = os.path.join(RUNFILES, "tests/payloads/console_echo.bin")
-TMP = os.environ.get("TEST_TMPDIR") or tempfile.mkdtemp()
-TIMEOUT = 240  # the guest runs emulated in the nested KVM host: slow exits
-
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-class Stream:
-    """Collects what arrives on a non-blocking fd (or socket)."""
-
-    def __init__(self, name, fd=None, sock=None):
-        self.name, self.fd, self.sock, self.data = name, fd, sock, b""
-
-    def fileno(self):
-        return self.sock.fileno() if self.sock else self.fd
-
-    def pump(self, wait):
-        r, _, _ = select.select([self], [], [], wait)
-        if not r:
-            return
-        try:
-            chunk = self.sock.recv(65536) if self.sock else os.read(self.fd, 65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            chunk = b""
-        self.data += chunk
-
-    def expect(self, text, timeout=TIMEOUT):
-        want = text.encode() if isinstance(text, str) else text
-        end = time.time() + timeout
-        while want not in self.data:
-            if time.time() > end:
-                fail("%s: no %r within %d s; got %r" % (self.name, want, timeout,
-                                                       self.data[-2000:]))
-            self.pump(0.2)
-        return self.data
-
-    def send(self, text):
-        b = text.encode()
-        if self.sock:
-            self.sock.sendall(b)
-        else:
-            os.write(self.fd, b)
-
-
-def disk():
-    path = os.path.join(TMP, "disk.img")
-    with open(path, "wb") as f:
-        f.truncate(1 << 20)
-    return path
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start_kuml(args, pass_fds=()):
-    """kuml with con0 on pipes; returns (process, con0 stream, stderr stream)."""
-    cmd = [KUML, "kernel=" + PAYLOAD, "ubd0=" + disk(), "con0=fd:0,fd:1"] + args
-    print("running: " + " ".join(cmd), flush=True)
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, pass_fds=pass_fds)
-    for f in (p.stdout, p.stderr):
-        os.set_blocking(f.fileno(), False)
-    return p, Stream("con0", fd=p.stdout.fileno()), Stream("stderr",
-                                                             fd=p.stderr.fileno())
-
-
-def tty_in(p, text):
-    p.stdin.write(text.encode())
-    p.stdin.flush()
-
-
-def wait_exit(p, streams, what):
-    end = time.time() + TIMEOUT
-    while p.poll() is None and time.time() < end:
-        for s in streams:
-            s.pump(0.1)
-    if p.poll() is None:
-        p.kill()
-        fail(what + ": kuml did not exit")
-    return p.returncode
-
-
-def is_raw(fd):
-    lflag = termios.tcgetattr(fd)[3]
-    return not (lflag & (termios.ECHO | termios.ICANON | termios.ISIG))
-
-
-def connect(port):
-    end = time.time() + 30
-    while True:
-        try:
-            s = socket.create_connection(("127.0.0.1", port))
-            s.setblocking(False)
-            return Stream("telnet", sock=s)
-        except ConnectionRefusedError:
-            if time.time() > end:
-                raise
-            time.sleep(0.2)
-
-
-GREETING = b"\xff\xfb\x01\xff\xfb\x03\xff\xfd\x03"
+    return start(["kernel=" + PAYLOAD] + args, pass_fds)
 
 
 def all_channels():
@@ -156,8 +47,6 @@ def all_channels():
     os.close(in_r)
     os.close(out_w)
 
-    m = re.search(rb"Virtual console 1 assigned device '(/dev/pts/\d+)'",
-                  err.expect("Virtual console 1 assigned device"))
     err.expect("'\r\n")
     m = re.search(rb"Virtual console 1 assigned device '(/dev/pts/\d+)'",
                   err.data)

@@ -49,7 +49,9 @@ static uint32_t vc_nports;
 static struct vc_queue vc_q[2 * (VC_MAX_PORTS + 1)];
 static struct vc_port vc_ports[VC_MAX_PORTS];
 
-static inline uint32_t vc_reg(uint32_t off) { return mmio_read32(vc_base + off); }
+static inline uint32_t vc_reg(uint32_t off) {
+  return mmio_read32(vc_base + off);
+}
 static inline void vc_set(uint32_t off, uint32_t v) {
   mmio_write32(vc_base + off, v);
 }
@@ -117,7 +119,8 @@ static int vc_process_control(void) {
         p->console = 1;
       } else if (event == VC_PORT_NAME) {
         uint32_t k = 0;
-        for (; k + 8 < len && k < sizeof(p->name) - 1; k++) p->name[k] = b[8 + k];
+        for (; k + 8 < len && k < sizeof(p->name) - 1; k++)
+          p->name[k] = b[8 + k];
         p->name[k] = 0;
         p->named = 1;
       }
