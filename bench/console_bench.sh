@@ -52,7 +52,10 @@ run_one() {
   local limit=900
   [ "$vmm" = kuml ] || limit=300
   if [ "$kind" = fd ]; then
-    timeout "$limit" "${args[@]}" </dev/null >"$log" 2>&1 3> >(cat >/dev/null)
+    # A fifo, not >(...): the nested KVM host has no /dev/fd.
+    rm -f "$tmp/fifo" && mkfifo "$tmp/fifo"
+    cat "$tmp/fifo" >/dev/null &
+    timeout "$limit" "${args[@]}" </dev/null >"$log" 2>&1 3>"$tmp/fifo"
   else
     timeout "$limit" "${args[@]}" </dev/null >"$log" 2>&1
   fi

@@ -220,6 +220,10 @@ absl::Status Machine::WatchNotifications(VirtioSlot& slot) {
   // signalled on that queue's eventfd (datamatch), so the vCPU never exits.
   MmioTransport* transport = slot.transport.get();
   for (uint16_t q = 0; q < transport->device()->num_queues(); ++q) {
+    if (transport->device()->NotifyInVcpu(q)) {
+      slot.notify.emplace_back();  // the MMIO write reaches the transport
+      continue;
+    }
     UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!fd.valid()) return ErrnoStatus("eventfd for ioeventfd");
     absl::Status s = vm_.AddIoEventFd(

@@ -5,9 +5,6 @@
 //               "ping <x>" is answered "pong <x> from <name>" on that port;
 //               "quit" powers off.
 //   on ttyS0:   "say <text>" sends <text> on every port; "quit" powers off.
-// With FLOOD_BYTES defined it instead writes that many bytes to port 0 (or
-// to ttyS0 when FLOOD_TTYS0 is defined), prints "flood done" on ttyS0 and
-// powers off: the console throughput benchmark.
 #include "tests/payloads/payload.h"
 #include "tests/payloads/virtio_console_driver.h"
 
@@ -76,39 +73,7 @@ static void on_tty_line(const char* text) {
   }
 }
 
-#ifdef FLOOD_BYTES
-static void flood(void) {
-  static uint8_t block[VC_BUF];
-  for (uint32_t i = 0; i < VC_BUF; i++) block[i] = (uint8_t)('a' + i % 26);
-  uint32_t left = FLOOD_BYTES;
-#ifdef FLOOD_TTYS0
-  while (left--) {
-    while (!(inb(0x3f8 + 5) & 0x20)) {
-    }
-    outb(0x3f8, block[left % VC_BUF]);
-  }
-#else
-  while (left > 0) {
-    uint32_t n = left < VC_BUF ? left : VC_BUF;
-    vc_write(0, block, n);
-    left -= n;
-  }
-  // Wait until the host took everything (all buffers back).
-  struct vc_queue* vq = &vc_q[vc_txq(0)];
-  while (vq->avail_idx != vq->last_used) {
-    uint32_t id, l;
-    vc_poll_used(vc_txq(0), &id, &l);
-  }
-#endif
-  serial_puts("flood done\n");
-}
-#endif
-
 void payload_main(void) {
-#if defined(FLOOD_BYTES) && defined(FLOOD_TTYS0)
-  flood();
-  return;
-#endif
   int err = vc_init();
   if (err) {
     serial_puts("console payload: virtio-console init failed at step ");
@@ -125,10 +90,6 @@ void payload_main(void) {
     if (vc_ports[p].console) serial_puts("(console)");
   }
   serial_puts("\n");
-#ifdef FLOOD_BYTES
-  flood();
-  return;
-#endif
   for (uint32_t p = 0; p < vc_nports; p++) {
     vc_puts(p, vc_ports[p].name);
     vc_puts(p, " ready\r\n");
