@@ -2,10 +2,10 @@
 # Runs kuml's benchmarks where a KVM is (this host's /dev/kvm, or the nested
 # KVM host of tests/kvmhost when there is none) and prints the figures.
 # Timings taken in the nested host describe emulated hardware; compare the
-# ratios, not the absolute numbers. usage: bench/run.sh [exits|boot|net]...
+# ratios, not the absolute numbers. usage: bench/run.sh [exits|boot|net|console]...
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bazel build //cli:kuml //tests/payloads >/dev/null 2>&1
+bazel build //cli:kuml //tests/payloads //bench:console_flood_initrd >/dev/null 2>&1
 bin=$(bazel info bazel-bin 2>/dev/null)
 cache=${KUML_CACHE:-$HOME/.cache/kuml}
 which=("$@")
@@ -14,6 +14,7 @@ for b in "${which[@]}"; do
   echo "== $b"
   case "$b" in
     exits) tests/kvmhost/with-kvm.sh bench/exits_bench.sh "$bin/cli/kuml" "$bin/tests/payloads" ;;
+    console) tests/kvmhost/with-kvm.sh bench/console_bench.sh "$bin/cli/kuml" "$cache/guest/vmlinux" "$bin/bench/console_flood.cpio.gz" ;;
     boot) tests/kvmhost/with-kvm.sh bench/boot_bench.sh "$bin/cli/kuml" "$cache/guest/vmlinux" "$cache/guest/root_fs" ;;
     # No KVM: kuml's virtio-net device and each transport, driven host-side.
     net) bazel build //bench:net_bench >/dev/null 2>&1 && "$bin/bench/net_bench" ;;

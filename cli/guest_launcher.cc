@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "cli/net_devices.h"
 #include "devices/block/ubd_open.h"
-#include "devices/chan/fd_channel.h"
 
 namespace kuml {
 
@@ -74,29 +73,6 @@ absl::StatusOr<MachineConfig> BuildMachineConfig(const MachineSpec& spec,
   absl::Status net = AddNetDevices(spec, config);  // eth<n>=, vec<n>:
   if (!net.ok()) return net;
   return config;
-}
-
-absl::StatusOr<std::unique_ptr<Channel>> OpenConsoleChannel(
-    const MachineSpec& spec) {
-  LineSpec con0 = EffectiveLine(spec, LineKind::kConsole, 0);
-  if (con0.none) return std::unique_ptr<Channel>();
-  FdChannel::Options options;
-  options.raw = true;
-  // CheckSupported() has refused every other channel type for con0.
-  if (con0.input.type == ChannelSpec::Type::kFd) options.in_fd = con0.input.fd;
-  if (con0.output.type == ChannelSpec::Type::kFd) {
-    options.out_fd = con0.output.fd;
-  }
-  absl::StatusOr<std::unique_ptr<FdChannel>> channel =
-      FdChannel::Create(options);
-  if (!channel.ok()) {
-    return absl::Status(
-        channel.status().code(),
-        absl::StrCat(
-            con0.switch_text.empty() ? "con0=" + con0.config : con0.switch_text,
-            ": ", channel.status().message()));
-  }
-  return std::unique_ptr<Channel>(std::move(*channel));
 }
 
 }  // namespace kuml

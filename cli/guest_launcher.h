@@ -31,11 +31,6 @@ std::string DefaultKernelPath();
 absl::StatusOr<MachineConfig> BuildMachineConfig(const MachineSpec& spec,
                                                  Channel* console);
 
-// The host channel for con0 (ttyS0): fd:N[,fd:M] with the terminal in raw
-// mode, null (no input, output discarded) or none (no console at all).
-absl::StatusOr<std::unique_ptr<Channel>> OpenConsoleChannel(
-    const MachineSpec& spec);
-
 }  // namespace kuml
 
 #endif  // KUML_CLI_GUEST_LAUNCHER_H_

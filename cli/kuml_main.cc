@@ -10,8 +10,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "cli/guest_launcher.h"
+#include "cli/line_channels.h"
 #include "cli/net_devices.h"
 #include "frontend/command_line.h"
 #include "frontend/guest_cmdline.h"
@@ -77,6 +80,15 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  // Every line's host side, opened once for all boots (ptys announced,
+  // telnet ports listening) before anything else can fail.
+  absl::StatusOr<std::unique_ptr<LineChannels>> lines =
+      LineChannels::Open(*spec, [](const std::string& m) { Say(m); });
+  if (!lines.ok()) {
+    Say(std::string(lines.status().message()));
+    return kExitVmmError;
+  }
+
   absl::StatusOr<Kvm> kvm = Kvm::Open();
   if (!kvm.ok()) {
     Say(std::string(kvm.status().message()));
@@ -95,18 +107,25 @@ int Main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::thread(SignalThread, stop_signals).detach();
 
-  absl::StatusOr<std::unique_ptr<Channel>> console = OpenConsoleChannel(*spec);
-  if (!console.ok()) {
-    Say(std::string(console.status().message()));
-    return kExitVmmError;
-  }
   absl::StatusOr<MachineConfig> config =
-      BuildMachineConfig(*spec, console->get());
+      BuildMachineConfig(*spec, (*lines)->console0());
   if (!config.ok()) {
     Say(std::string(config.status().message()));
     return kExitVmmError;
   }
   config->kernel_args = GuestKernelArgs(*spec);
+  if (auto console_device = (*lines)->ConsoleDevice()) {
+    config->virtio_devices.push_back(*console_device);
+  }
+  if (PortChannel* port = (*lines)->console0_port()) {
+    // As UML's boot does: nothing happens until someone telnets in.
+    Say(absl::StrCat("con0 is on port:", port->port(),
+                     ": waiting for a telnet connection"));
+    while (!port->WaitForClient(absl::Seconds(1))) {
+      absl::MutexLock lock(&g_machine_mu);
+      if (g_stop_signal != 0) return 128 + g_stop_signal;
+    }
+  }
 
   for (int boot = 1;; ++boot) {
     absl::StatusOr<std::unique_ptr<Machine>> machine =

@@ -290,9 +290,12 @@ struct MachineSpec {
 //   con1..15    none. Upstream UML compiles in `xterm`; Debian's build has
 //               "x-terminal-emulator", which is no valid channel, so those
 //               lines fail to set up and do not exist -- the same as none.
-//   ssl0..63    none. UML's default is `pty` (legacy BSD ptys, absent on
-//               most hosts); kuml has no host ptys for serial lines yet.
-//               Ask for them with ssl=pts.
+//   ssl0..63    none. UML's default is `pty`: legacy BSD ptys, absent on
+//               modern hosts, so UML's default serial lines fail to open
+//               and are dead. kuml opens channels at start (not when the
+//               guest opens the line), so honouring `pty` would allocate and
+//               announce 64 ptys on every run for lines nobody uses. Ask
+//               for them with ssl=pts.
 // A built-in default has an empty switch_text. `n` out of range: none.
 LineSpec EffectiveLine(const MachineSpec& spec, LineKind kind, int n);
 

@@ -11,48 +11,6 @@ namespace {
 
 using Uses = std::vector<std::string>;
 
-// The switch a line came from (a built-in default has none; defaults are
-// all supported, but name it anyway rather than print nothing).
-std::string LineSwitchText(const LineSpec& line, LineKind kind, int n) {
-  if (!line.switch_text.empty()) return line.switch_text;
-  return absl::StrCat(kind == LineKind::kConsole ? "con" : "ssl", n, "=",
-                      line.config);
-}
-
-bool IsFd(const ChannelSpec& chan) {
-  return chan.type == ChannelSpec::Type::kFd;
-}
-
-// Lines other than con0 may only be absent for now; `null` is treated as
-// absent (nothing is ever read from it, and what is written is dropped).
-bool IsAbsentOrNull(const LineSpec& line) {
-  return line.none || (line.input.type == ChannelSpec::Type::kNull &&
-                       line.output.type == ChannelSpec::Type::kNull);
-}
-
-void FindConsoleZero(const MachineSpec& spec, Uses& uses) {
-  const LineSpec line = EffectiveLine(spec, LineKind::kConsole, 0);
-  if (line.none || !IsFd(line.input) || !IsFd(line.output)) {
-    uses.push_back(LineSwitchText(line, LineKind::kConsole, 0));
-  }
-}
-
-void FindOtherLines(const MachineSpec& spec, Uses& uses, LineKind kind,
-                    int first) {
-  for (int n = first; n < LineCount(kind); ++n) {
-    const LineSpec line = EffectiveLine(spec, kind, n);
-    if (!IsAbsentOrNull(line)) uses.push_back(LineSwitchText(line, kind, n));
-  }
-}
-
-void FindOtherConsoles(const MachineSpec& spec, Uses& uses) {
-  FindOtherLines(spec, uses, LineKind::kConsole, 1);
-}
-
-void FindSerialLines(const MachineSpec& spec, Uses& uses) {
-  FindOtherLines(spec, uses, LineKind::kSerial, 0);
-}
-
 // eth<n>= is supported (cli/net_devices.h refuses the obsolete transports
 // with its own message), and so is vec<n>:transport=tap.
 void FindVec(const MachineSpec& spec, Uses& uses) {
@@ -94,9 +52,6 @@ struct MissingFeature {
 
 // One entry per feature the VMM lacks. Delete an entry when it lands.
 constexpr MissingFeature kMissingFeatures[] = {
-    {"con0 on anything but host fds", FindConsoleZero},
-    {"con1..15 attached to a channel", FindOtherConsoles},
-    {"ssl0..63 attached to a channel", FindSerialLines},
     {"vec<n>: vector transports other than tap", FindVec},
     {"hostfs=", FindHostfs},
     {"mconsole=notify:", FindMconsoleNotify},

@@ -67,10 +67,8 @@ Machine::Machine(const MachineConfig& config, KvmFlavor flavor, Vm vm,
 
 Machine::~Machine() {
   for (auto& r : runners_) r->Kick();
-  runners_.clear();  // joins the vCPU threads before devices go away
-  if (console_watched_ && config_.console != nullptr) {
-    loop_->Remove(config_.console->input_fd());
-  }
+  runners_.clear();        // joins the vCPU threads before devices go away
+  console_input_.reset();  // leaves the loop while it exists
 }
 
 absl::Status Machine::Init(const Kvm& kvm) {
@@ -173,40 +171,12 @@ absl::Status Machine::InitPlatformDevices() {
     absl::Status s = pio_.Register(p.base, p.length, p.device);
     if (!s.ok()) return s;
   }
-  if (console != nullptr && console->input_fd() >= 0) {
-    console_pump_ = std::make_unique<InputPump>(console, console_.get());
-    console_->SetRoomCallback(
-        [this] { loop_->Post([this] { PumpConsoleInput(); }); });
-    absl::Status s = loop_->Add(console->input_fd(), EPOLLIN,
-                                [this](uint32_t) { PumpConsoleInput(); });
-    if (s.ok()) {
-      console_watched_ = true;
-    } else {
-      // epoll refuses regular files and /dev/null: they never block, so pump
-      // them once the loop runs; PumpConsoleInput keeps going until EOF.
-      loop_->Post([this] { PumpConsoleInput(); });
-    }
+  if (console != nullptr) {
+    console_input_ =
+        std::make_unique<LoopInput>(loop_.get(), console, console_.get());
+    console_input_->Start();
   }
   return absl::OkStatus();
-}
-
-void Machine::PumpConsoleInput() {
-  int fd = config_.console->input_fd();
-  switch (console_pump_->Pump()) {
-    case InputPump::Next::kWatch:
-      if (!console_watched_) loop_->Post([this] { PumpConsoleInput(); });
-      break;
-    case InputPump::Next::kPause:
-      if (console_watched_) (void)loop_->Modify(fd, 0);
-      break;
-    case InputPump::Next::kStop:
-      if (console_watched_) {
-        loop_->Remove(fd);
-        console_watched_ = false;
-      }
-      return;
-  }
-  if (console_watched_) (void)loop_->Modify(fd, EPOLLIN);
 }
 
 absl::Status Machine::AddDisk(const DiskConfig& disk,
@@ -250,6 +220,10 @@ absl::Status Machine::WatchNotifications(VirtioSlot& slot) {
   // signalled on that queue's eventfd (datamatch), so the vCPU never exits.
   MmioTransport* transport = slot.transport.get();
   for (uint16_t q = 0; q < transport->device()->num_queues(); ++q) {
+    if (transport->device()->NotifyInVcpu(q)) {
+      slot.notify.emplace_back();  // the MMIO write reaches the transport
+      continue;
+    }
     UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!fd.valid()) return ErrnoStatus("eventfd for ioeventfd");
     absl::Status s = vm_.AddIoEventFd(

@@ -28,7 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "devices/block/block_backend.h"
 #include "devices/chan/channel.h"
-#include "devices/chan/input_pump.h"
+#include "devices/chan/loop_input.h"
 #include "devices/io_bus.h"
 #include "devices/platform/guest_requests.h"
 #include "devices/platform/panic_notifier.h"
@@ -138,7 +138,6 @@ class Machine : public StopControl, public GuestRequestSink {
   absl::Status AddVirtioDevice(std::unique_ptr<VirtioDevice> device,
                                std::vector<std::string>& cmdline);
   absl::Status WatchNotifications(VirtioSlot& slot);
-  void PumpConsoleInput();
 
   MachineConfig config_;
   KvmFlavor flavor_;
@@ -151,8 +150,7 @@ class Machine : public StopControl, public GuestRequestSink {
   IoBus mmio_;
   KvmIrqLine console_irq_;
   std::unique_ptr<Uart8250> console_;
-  std::unique_ptr<InputPump> console_pump_;
-  bool console_watched_ = false;
+  std::unique_ptr<LoopInput> console_input_;
   PowerControl power_{this};
   ResetControl i8042_{this, ResetControl::kI8042Base};
   ResetControl cf9_{this, ResetControl::kCf9Port};

@@ -51,6 +51,29 @@ class Channel {
   // Releases the host side: closes what the channel owns, restores terminal
   // modes. Idempotent; also done by the destructor.
   virtual void Close() = 0;
+
+  // ---- Non-blocking output, for event-driven line devices ----
+  // (virtio-console ports run on the event loop, which must never block on
+  // one slow reader.)
+
+  // What to wait for before WriteSome() can take more: an fd and the epoll
+  // events that mean "try again". fd -1: WriteSome never returns 0.
+  struct Wakeup {
+    int fd = -1;
+    uint32_t events = 0;  // EPOLLOUT, EPOLLIN, ...
+  };
+
+  // Writes as much of `data` as the host side takes without blocking (short
+  // blocks are possible on fds shared with other processes, which stay in
+  // blocking mode) and returns how many bytes were consumed, in order. 0
+  // means "full": wait for output_wakeup(), nothing was dropped. Errors as
+  // Write(). The default blocks in Write().
+  virtual absl::StatusOr<size_t> WriteSome(absl::Span<const uint8_t> data) {
+    absl::Status status = Write(data);
+    if (!status.ok()) return status;
+    return data.size();
+  }
+  virtual Wakeup output_wakeup() const { return Wakeup(); }
 };
 
 }  // namespace kuml

@@ -4,10 +4,12 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -98,6 +100,7 @@ absl::Status FdChannel::Init(const Options& options) {
     if (fstat(out_fd_, &st) != 0) return ErrnoStatus("fstat");
     out_is_socket_ = S_ISSOCK(st.st_mode);
     out_is_fifo_ = S_ISFIFO(st.st_mode);
+    out_nonblocking_ = (fcntl(out_fd_, F_GETFL) & O_NONBLOCK) != 0;
   }
   if (options.raw) {
     if (in_fd_ >= 0) {
@@ -188,6 +191,40 @@ absl::Status FdChannel::WriteLocked(absl::Span<const uint8_t> data) {
     return ErrnoStatus(absl::StrCat("write fd:", out_fd_), err);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> FdChannel::WriteSome(absl::Span<const uint8_t> data) {
+  absl::MutexLock lock(&write_mu_);
+  if (closed_) return absl::FailedPreconditionError("channel is closed");
+  if (out_fd_ < 0 || data.empty()) return data.size();
+  struct pollfd p = {out_fd_, POLLOUT, 0};
+  int ready = poll(&p, 1, 0);
+  if (ready < 0 && errno == EINTR) return 0;
+  if (ready < 0) return ErrnoStatus("poll(output)");
+  if (ready == 0) return 0;
+  if (p.revents & POLLNVAL) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("fd:", out_fd_, " was closed under the channel"));
+  }
+  size_t len = data.size();
+  if (!out_nonblocking_ && !out_is_socket_) len = std::min<size_t>(len, 4096);
+  SigpipeGuard guard(out_is_fifo_);
+  ssize_t n = out_is_socket_
+                  ? send(out_fd_, data.data(), len, MSG_NOSIGNAL | MSG_DONTWAIT)
+                  : write(out_fd_, data.data(), len);
+  if (n >= 0) return static_cast<size_t>(n);
+  if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+  int err = errno;
+  if (err == EPIPE) guard.NoteEpipe();
+  return ErrnoStatus(absl::StrCat("write fd:", out_fd_), err);
+}
+
+Channel::Wakeup FdChannel::output_wakeup() const {
+  absl::MutexLock lock(&write_mu_);
+  Wakeup wakeup;
+  wakeup.fd = out_fd_;
+  wakeup.events = EPOLLOUT;
+  return wakeup;
 }
 
 void FdChannel::Close() {

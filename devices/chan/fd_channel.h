@@ -57,6 +57,11 @@ class FdChannel : public Channel {
   absl::StatusOr<size_t> Read(absl::Span<uint8_t> buffer) override;
   absl::Status Write(absl::Span<const uint8_t> data) override;
   void Close() override;
+  // Polls the output fd first and, on an fd in blocking mode (shared with
+  // other processes), writes at most PIPE_BUF bytes at a time so that a
+  // write after POLLOUT does not block for long.
+  absl::StatusOr<size_t> WriteSome(absl::Span<const uint8_t> data) override;
+  Wakeup output_wakeup() const override;
 
  private:
   explicit FdChannel(const Options& options);
@@ -70,8 +75,9 @@ class FdChannel : public Channel {
   bool input_ended_ = false;
   RawTerminal in_raw_;
 
-  absl::Mutex write_mu_;
+  mutable absl::Mutex write_mu_;
   int out_fd_ ABSL_GUARDED_BY(write_mu_);
+  bool out_nonblocking_ ABSL_GUARDED_BY(write_mu_) = false;
   bool out_is_socket_ ABSL_GUARDED_BY(write_mu_) = false;  // send(NOSIGNAL)
   bool out_is_fifo_ ABSL_GUARDED_BY(write_mu_) = false;    // SIGPIPE guard
   bool closed_ ABSL_GUARDED_BY(write_mu_) = false;

@@ -74,6 +74,12 @@ class VirtioDevice {
   virtual absl::Status Activate(VirtioActivation activation) = 0;
   // The driver kicked queue `index` (< num_queues()).
   virtual void QueueNotify(uint16_t index) = 0;
+  // True when kicks of queue `index` are best served right on the vCPU
+  // thread that wrote QueueNotify, instead of through an ioeventfd and the
+  // event loop: for queues whose driver spins until the buffer comes back
+  // (virtio-console transmit), where a thread hand-off per buffer costs more
+  // than the work. QueueNotify must then never block.
+  virtual bool NotifyInVcpu(uint16_t index) const { return false; }
   // Stop using the queues and memory (waiting for in-flight work) and return
   // to the pre-activation state. Safe to call when not active.
   virtual void Reset() = 0;

@@ -133,6 +133,30 @@ struct VirtioNetHdr {
 };
 static_assert(sizeof(VirtioNetHdr) == 12, "virtio_net_hdr_v1 is 12 bytes");
 
+// virtio-console (spec 5.3).
+constexpr uint64_t kVirtioConsoleFSize = 1ull << 0;
+constexpr uint64_t kVirtioConsoleFMultiport = 1ull << 1;
+constexpr uint64_t kVirtioConsoleFEmergWrite = 1ull << 2;
+
+constexpr uint32_t kVirtioConsoleBadId = 0xffffffffu;
+// Control events (spec 5.3.6.2).
+constexpr uint16_t kVirtioConsoleDeviceReady = 0;
+constexpr uint16_t kVirtioConsolePortAdd = 1;
+constexpr uint16_t kVirtioConsolePortRemove = 2;
+constexpr uint16_t kVirtioConsolePortReady = 3;
+constexpr uint16_t kVirtioConsoleConsolePort = 4;
+constexpr uint16_t kVirtioConsoleResize = 5;
+constexpr uint16_t kVirtioConsolePortOpen = 6;
+constexpr uint16_t kVirtioConsolePortName = 7;
+
+// Every control message starts with this; PORT_NAME's name follows it.
+struct VirtioConsoleControl {
+  uint32_t id;  // port number
+  uint16_t event;
+  uint16_t value;
+};
+static_assert(sizeof(VirtioConsoleControl) == 8, "virtio_console_control");
+
 }  // namespace kuml
 
 #endif  // KUML_DEVICES_VIRTIO_VIRTIO_SPEC_H_

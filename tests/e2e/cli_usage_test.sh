@@ -27,7 +27,10 @@ expect_exit 2 "eth0=ethertap,tap0: the ethertap (Linux 2.2) transport is obsolet
 expect_exit 2 "eth1=slip,10.0.0.1: the slip transport is obsolete" ubd0=x eth1=slip,10.0.0.1
 expect_exit 2 "bad slirp option 'hostfwd=tcp:1'" ubd0=x eth0=slirp,,hostfwd=tcp:1
 expect_exit 2 "the first byte must be even" ubd0=x eth0=mcast,01:02:03:04:05:06
-expect_exit 2 "not supported yet: con=pts" con=pts
+expect_exit 1 "ssl2=tty:/nonexistent/tty: tty:/nonexistent/tty: No such file" \
+  ssl2=tty:/nonexistent/tty
+expect_exit 1 "con1=tty:/dev/null: tty:/dev/null is not a terminal" \
+  con1=tty:/dev/null
 expect_exit 2 "con5=bogus: failed to parse channel pair" con5=bogus
 
 # A disk image must not be created, truncated or modified by a refused run.

@@ -6,6 +6,8 @@ bb=/bin/busybox
 $bb mount -t proc proc /proc
 $bb mount -t sysfs sys /sys
 $bb mount -t devtmpfs dev /dev
+# Loopback TCP (kuml's port: channels).
+$bb ip link set lo up
 for m in $($bb cat /mods/order); do
   # kvm-intel fails on AMD-style CPUs and vice versa: that is expected.
   $bb insmod /mods/$m 2>/dev/null
@@ -13,6 +15,9 @@ done
 $bb mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 ctl /ctl
 $bb mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro hostroot /host
 $bb mount --bind /dev /host/dev
+# Pseudo-terminals (kuml's pts channels; /dev/ptmx finds them next to it).
+$bb mkdir -p /host/dev/pts
+$bb mount -t devpts -o ptmxmode=0666 devpts /host/dev/pts
 $bb mount -t proc proc /host/proc
 $bb mount -t sysfs sys /host/sys
 $bb mount -t tmpfs tmp /host/tmp

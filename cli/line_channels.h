@@ -1,0 +1,93 @@
+// LineChannels: the host side of every console (con0..15) and serial line
+// (ssl0..63) of a MachineSpec, and the guest devices they appear as.
+//
+// Host side: every line that is not `none` gets its channel when kuml
+// starts (UML opens most lazily, when the guest opens the tty; kuml's guest
+// devices exist from boot, so their host ends do too). Channels live for
+// the whole process: a guest reboot keeps the same ptys, telnet clients and
+// terminals. `pts`/`pty` lines are announced as UML announces them:
+//   Virtual console 1 assigned device '/dev/pts/5'
+//   Serial line 0 assigned device '/dev/pts/6'
+//
+// Guest side (what the guest kernel sees):
+//   con0        ttyS0: the 8250 UART at 0x3f8, IRQ 4; the boot console.
+//   con1..15    virtio-console console ports, in line order: the first
+//               eight configured ones are hvc0..hvc7 (con1=pts con3=pts:
+//               con1 is hvc0, con3 is hvc1). Linux has only eight hvc ttys
+//               (HVC_ALLOC_TTY_ADAPTERS, drivers/tty/hvc/hvc_console.h), so
+//               a ninth configured console becomes a plain port instead.
+//   ssl0..63    virtio-console plain ports: /dev/vport<D>p<P>, byte streams
+//               without termios. Making them ttys would take hvc ttys from
+//               the consoles, and the 8250 driver has only the legacy
+//               ports 0x2f8/0x3e8/0x2e8, two of them sharing IRQs with
+//               ttyS0 and ttyS1: three lines out of 64, with names (ttyS1
+//               for ssl0) that would mislead more than help.
+// Every port carries its line's name ("con1", "ssl0") in
+// /sys/class/virtio-ports/vport<D>p<P>/name, so the guest can find (and
+// udev/mdev link as /dev/virtio-ports/<name>) each line. `none` lines have
+// no port; when only con0 exists there is no virtio-console device at all.
+#ifndef KUML_CLI_LINE_CHANNELS_H_
+#define KUML_CLI_LINE_CHANNELS_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "devices/chan/channel.h"
+#include "devices/chan/port_channel.h"
+#include "frontend/machine_spec.h"
+#include "vmm/machine.h"
+
+namespace kuml {
+
+class LineChannels {
+ public:
+  using Announce = std::function<void(const std::string&)>;
+
+  // Opens every line's channel. Errors name the switch that asked for the
+  // failing channel ("ssl2=tty:/dev/nonesuch: tty:/dev/nonesuch: No such
+  // file or directory").
+  static absl::StatusOr<std::unique_ptr<LineChannels>> Open(
+      const MachineSpec& spec, const Announce& announce);
+
+  // con0's channel (the 8250), null for con0=none.
+  Channel* console0() const { return con0_.get(); }
+  // When con0 reads or writes a port: channel, the telnet line the boot
+  // must wait on (UML's boot waits for a connection); else null.
+  PortChannel* console0_port() const { return con0_port_; }
+
+  // The virtio-console device for every line but con0, or nullopt when
+  // there is none. The factory makes a new device per boot over the same
+  // channels; this object must outlive every machine using it.
+  std::optional<VirtioDeviceFactory> ConsoleDevice() const;
+
+  // What the guest sees for each configured line, in port order (tests,
+  // docs): "con1" -> console port, "ssl0" -> plain port.
+  struct GuestPort {
+    std::string name;
+    bool console = false;
+    Channel* channel = nullptr;
+  };
+  const std::vector<GuestPort>& guest_ports() const { return ports_; }
+
+ private:
+  LineChannels() = default;
+
+  std::map<uint16_t, std::shared_ptr<PortServer>> servers_;
+  std::unique_ptr<Channel> con0_;
+  PortChannel* con0_port_ = nullptr;
+  std::vector<std::unique_ptr<Channel>> channels_;  // owners for ports_
+  std::vector<GuestPort> ports_;
+};
+
+// How many console ports get hvc ttys (Linux's HVC_ALLOC_TTY_ADAPTERS).
+inline constexpr int kHvcTtys = 8;
+
+}  // namespace kuml
+
+#endif  // KUML_CLI_LINE_CHANNELS_H_
