@@ -17,6 +17,7 @@
 #include "frontend/guest_cmdline.h"
 #include "frontend/help_text.h"
 #include "frontend/support.h"
+#include "mconsole/mconsole_host.h"
 #include "vmm/boot_trace.h"
 #include "vmm/cpu/host_kvm.h"
 #include "vmm/kvm/kvm.h"
@@ -108,7 +109,23 @@ int Main(int argc, char** argv) {
   }
   config->kernel_args = GuestKernelArgs(*spec);
 
+  // ~/.uml/<umid>/ with the mconsole sockets, for the process's lifetime
+  // (across reboots), as UML keeps it.
+  mconsole::MconsoleHostOptions mconsole_options;
+  mconsole_options.spec = *spec;
+  mconsole_options.kernel_path = config->kernel_path;
+  absl::StatusOr<std::unique_ptr<mconsole::MconsoleHost>> mconsole =
+      mconsole::MconsoleHost::Start(std::move(mconsole_options));
+  if (!mconsole.ok()) {
+    Say(std::string(mconsole.status().message()));
+    return kExitVmmError;
+  }
+  if (!spec->quiet) {
+    for (const std::string& m : (*mconsole)->messages()) Say(m);
+  }
+
   for (int boot = 1;; ++boot) {
+    if ((*mconsole)->halt_requested()) return kExitGuestStopped;
     absl::StatusOr<std::unique_ptr<Machine>> machine =
         Machine::Create(*kvm, flavor, *config);
     if (!machine.ok()) {
@@ -120,7 +137,9 @@ int Main(int argc, char** argv) {
       if (g_stop_signal != 0) return 128 + g_stop_signal;
       g_machine = machine->get();
     }
+    (*mconsole)->BootStarting(machine->get());
     MachineStop stop = (*machine)->Run();
+    (*mconsole)->BootEnded(stop);
     {
       absl::MutexLock lock(&g_machine_mu);
       g_machine = nullptr;

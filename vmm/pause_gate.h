@@ -47,17 +47,22 @@ class PauseGate {
     --parked_;
   }
 
-  // Waits until `n` threads are parked; false on timeout.
+  // Waits until `n` threads are parked (true), or the gate was released or
+  // the time ran out (false).
   bool WaitParked(size_t n, absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
     struct Args {
       PauseGate* gate;
       size_t n;
     } args{this, n};
-    return mu_.AwaitWithTimeout(
+    mu_.AwaitWithTimeout(
         absl::Condition(
-            +[](Args* a) { return a->gate->parked_ >= a->n; }, &args),
+            +[](Args* a) {
+              return a->gate->parked_ >= a->n || a->gate->released_;
+            },
+            &args),
         timeout);
+    return parked_ >= n && !released_;
   }
 
   size_t parked() {
