@@ -17,6 +17,7 @@
 #include "frontend/guest_cmdline.h"
 #include "frontend/help_text.h"
 #include "frontend/support.h"
+#include "mconsole/grpc_service.h"
 #include "mconsole/mconsole_host.h"
 #include "vmm/boot_trace.h"
 #include "vmm/cpu/host_kvm.h"
@@ -114,6 +115,14 @@ int Main(int argc, char** argv) {
   mconsole::MconsoleHostOptions mconsole_options;
   mconsole_options.spec = *spec;
   mconsole_options.kernel_path = config->kernel_path;
+  mconsole_options.grpc_door = [](const std::string& path,
+                                  mconsole::CommandCore* core)
+      -> absl::StatusOr<std::unique_ptr<mconsole::Door>> {
+    absl::StatusOr<std::unique_ptr<mconsole::GrpcDoor>> door =
+        mconsole::GrpcDoor::Start(path, core);
+    if (!door.ok()) return door.status();
+    return std::unique_ptr<mconsole::Door>(std::move(*door));
+  };
   absl::StatusOr<std::unique_ptr<mconsole::MconsoleHost>> mconsole =
       mconsole::MconsoleHost::Start(std::move(mconsole_options));
   if (!mconsole.ok()) {

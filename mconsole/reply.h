@@ -17,6 +17,10 @@
 
 namespace kuml::mconsole {
 
+// gRPC trailing metadata key holding UML's err word (decimal) on a failed
+// call (proto/kuml.proto).
+inline constexpr char kUmlErrKey[] = "uml-err";
+
 struct Reply {
   int32_t err = 0;
   std::string text;
