@@ -101,9 +101,8 @@ Result Finish(const grpc::Status& status, const grpc::ClientContext& context,
   r.answered = it != trailers.end();
   if (it != trailers.end()) {
     int v = 1;
-    if (absl::SimpleAtoi(absl::string_view(it->second.data(),
-                                           it->second.size()),
-                         &v)) {
+    if (absl::SimpleAtoi(
+            absl::string_view(it->second.data(), it->second.size()), &v)) {
       r.uml_err = v;
     }
   }
@@ -153,8 +152,7 @@ Result Call(v1::MConsole::Stub& stub, const std::string& line,
       v1::RemoveRequest request;
       request.set_device(std::string(trimmed));
       v1::RemoveReply reply;
-      return Finish(stub.Remove(&context, request, &reply), context, reply,
-                    "");
+      return Finish(stub.Remove(&context, request, &reply), context, reply, "");
     }
     case Command::kSysrq: {
       v1::SysrqRequest request;
@@ -174,8 +172,7 @@ Result Call(v1::MConsole::Stub& stub, const std::string& line,
     }
     case Command::kStop: {
       v1::StopReply reply;
-      return Finish(stub.Stop(&context, {}, &reply), context, reply,
-                    "stopped");
+      return Finish(stub.Stop(&context, {}, &reply), context, reply, "stopped");
     }
     case Command::kGo: {
       v1::GoReply reply;
@@ -210,8 +207,8 @@ Result Call(v1::MConsole::Stub& stub, const std::string& line,
         r.text = s.ok() ? reply.text() : s.error_message();
         r.json = JsonOf(reply);
         if (s.ok() && reply.err() != 0) {
-          r.status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                  reply.text());
+          r.status =
+              grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, reply.text());
         }
         return r;
       }
@@ -246,8 +243,7 @@ int List(const std::string& uml_dir, bool json, std::ostream& out) {
     for (const std::string& umid : umids) {
       std::string dir = base + "/" + umid;
       items.push_back(absl::StrCat(
-          "{\"umid\":", JsonString(umid),
-          ",\"pid\":", mconsole::LivePid(dir),
+          "{\"umid\":", JsonString(umid), ",\"pid\":", mconsole::LivePid(dir),
           ",\"mconsole\":", JsonString(dir + "/mconsole"),
           ",\"grpc\":", JsonString(dir + "/grpc"), "}"));
     }
@@ -342,8 +338,8 @@ int RunUmlctl(const std::vector<std::string>& all_args, std::ostream& out,
     if (r.status.ok()) {
       out << r.json << "\n";
     } else {
-      out << "{\"err\":" << r.uml_err << ",\"code\":"
-          << static_cast<int>(r.status.error_code())
+      out << "{\"err\":" << r.uml_err
+          << ",\"code\":" << static_cast<int>(r.status.error_code())
           << ",\"error\":" << JsonString(r.text) << "}\n";
     }
   } else {

@@ -51,9 +51,12 @@ struct DeviceEntry {
 // ubd: MAX_DEV 16; con: MAX_TTYS 16; ssl: NR_PORTS 64; eth/vec: any
 // number; mem: the one "device" 0.
 constexpr DeviceEntry kDevices[] = {
-    {"ubd", DeviceKind::kUbd, 0, 15}, {"con", DeviceKind::kCon, 0, 15},
-    {"ssl", DeviceKind::kSsl, 0, 63}, {"eth", DeviceKind::kEth, 0, INT_MAX},
-    {"vec", DeviceKind::kVec, 0, INT_MAX}, {"mem", DeviceKind::kMem, 0, 0},
+    {"ubd", DeviceKind::kUbd, 0, 15},
+    {"con", DeviceKind::kCon, 0, 15},
+    {"ssl", DeviceKind::kSsl, 0, 63},
+    {"eth", DeviceKind::kEth, 0, INT_MAX},
+    {"vec", DeviceKind::kVec, 0, INT_MAX},
+    {"mem", DeviceKind::kMem, 0, 0},
 };
 
 const DeviceEntry* FindDevice(absl::string_view text) {
@@ -197,8 +200,8 @@ Outcome CommandCore::Remove(absl::string_view args) {
   absl::string_view text = SkipSpaces(args);
   const DeviceEntry* device = FindDevice(text);
   if (device == nullptr) {
-    return Just(Reply::Error(absl::StatusCode::kInvalidArgument,
-                             "Bad remove option"));
+    return Just(
+        Reply::Error(absl::StatusCode::kInvalidArgument, "Bad remove option"));
   }
   int n = ParseRemoveUnit(*device, text.substr(device->name.size()));
   if (n < 0) {

@@ -24,7 +24,8 @@ class CommandCoreTest : public ::testing::Test {
 TEST_F(CommandCoreTest, VersionInUmlFormat) {
   Reply r = Run("version");
   EXPECT_EQ(r.err, 0);
-  EXPECT_EQ(r.text, "Linux (none) 6.1.0 #1 SMP Sat Jul  4 15:38:16 UTC 2026 x86_64");
+  EXPECT_EQ(r.text,
+            "Linux (none) 6.1.0 #1 SMP Sat Jul  4 15:38:16 UTC 2026 x86_64");
 }
 
 TEST_F(CommandCoreTest, PrefixMatchingAsUml) {
@@ -132,7 +133,8 @@ TEST_F(CommandCoreTest, SysrqReturnsKernelOutput) {
   Run("sysrq");  // no letter: the kernel's help line
   Outcome b = core_.Execute("sysrq b");
   EXPECT_EQ(b.reply.text, "");
-  EXPECT_THAT(control_.calls(), ElementsAre("sysrq s", std::string("sysrq ") + '\0'));
+  EXPECT_THAT(control_.calls(),
+              ElementsAre("sysrq s", std::string("sysrq ") + '\0'));
   b.Finish();  // 'b' acts after the reply: the guest reboots at once
   EXPECT_EQ(control_.calls().back(), "sysrq b");
 }
@@ -150,9 +152,9 @@ TEST_F(CommandCoreTest, ProcStackLogCad) {
   EXPECT_EQ(Run("log \n").err, 0);
   EXPECT_EQ(Run("cad").err, 0);
   std::vector<std::string> calls = control_.calls();
-  EXPECT_THAT(calls, ElementsAre("proc uptime", "proc nonexistent",
-                                 "stack 99999", "stack 1", "log hello world",
-                                 "log \n", "cad"));
+  EXPECT_THAT(calls,
+              ElementsAre("proc uptime", "proc nonexistent", "stack 99999",
+                          "stack 1", "log hello world", "log \n", "cad"));
 }
 
 }  // namespace

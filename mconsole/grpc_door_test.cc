@@ -103,8 +103,7 @@ TEST_F(GrpcDoorTest, UmlctlMirrorsUmlMconsole) {
   EXPECT_EQ(r.out, "OK " + std::string(HelpText()) + "\n");
   r = Ctl({"fake", "halt"});
   EXPECT_EQ(r.out, "OK \n");
-  EXPECT_THAT(control_.calls(),
-              testing::Contains("log hello world"));
+  EXPECT_THAT(control_.calls(), testing::Contains("log hello world"));
   EXPECT_EQ(control_.calls().back(), "halt");
 }
 

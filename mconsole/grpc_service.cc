@@ -76,8 +76,7 @@ grpc::Status MConsoleService::Sysrq(grpc::ServerContext* context,
 }
 
 grpc::Status MConsoleService::Help(grpc::ServerContext* context,
-                                   const v1::HelpRequest*,
-                                   v1::HelpReply* out) {
+                                   const v1::HelpRequest*, v1::HelpReply* out) {
   Outcome o = core_->Help();
   out->set_text(o.reply.text);
   return Finish(context, std::move(o));

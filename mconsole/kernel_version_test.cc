@@ -41,12 +41,11 @@ TEST(KernelVersionTest, RefusesNonBanners) {
 }
 
 TEST(KernelVersionTest, VmlinuxPrefersTheBannerWithABuildNumber) {
-  std::string image = std::string(4096, '\x7f') +
-                      "Linux version %s (%s@%s) (%s) %s\n" + '\0' +
-                      "Linux version 6.1.9 (a@b) (gcc (X) 12) # SMP weak\n" +
-                      '\0' + std::string(100, 'z') +
-                      "Linux version 6.1.9 (a@b) (gcc (X) 12) #7 SMP real\n" +
-                      '\0';
+  std::string image =
+      std::string(4096, '\x7f') + "Linux version %s (%s@%s) (%s) %s\n" + '\0' +
+      "Linux version 6.1.9 (a@b) (gcc (X) 12) # SMP weak\n" + '\0' +
+      std::string(100, 'z') +
+      "Linux version 6.1.9 (a@b) (gcc (X) 12) #7 SMP real\n" + '\0';
   auto v = ReadKernelVersion(WriteFile("vmlinux", image));
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->version, "#7 SMP real");

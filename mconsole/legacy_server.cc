@@ -49,8 +49,7 @@ absl::StatusOr<std::unique_ptr<LegacyServer>> LegacyServer::Start(
     return ErrnoStatus(absl::StrCat("binding the mconsole socket ", path));
   }
   int one = 1;
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) !=
-      0) {
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
     return ErrnoStatus("SO_PASSCRED on the mconsole socket");
   }
   timeval tv = TimevalOf(options.send_timeout);
@@ -62,8 +61,8 @@ absl::StatusOr<std::unique_ptr<LegacyServer>> LegacyServer::Start(
   if (options.owner_uid == static_cast<uid_t>(-1)) {
     options.owner_uid = ::geteuid();
   }
-  std::unique_ptr<LegacyServer> server(new LegacyServer(
-      path, std::move(fd), std::move(wake), core, options));
+  std::unique_ptr<LegacyServer> server(
+      new LegacyServer(path, std::move(fd), std::move(wake), core, options));
   server->thread_ = std::thread([s = server.get()] { s->Loop(); });
   return server;
 }
@@ -126,13 +125,13 @@ void LegacyServer::HandleDatagram() {
   }
   const socklen_t origin_len = msg.msg_namelen;
   if (origin_len <= sizeof(sa_family_t)) return;  // unbound sender: no reply
-  if (cred == nullptr ||
-      (cred->uid != options_.owner_uid &&
-       !(cred->uid == 0 && options_.allow_root))) {
+  if (cred == nullptr || (cred->uid != options_.owner_uid &&
+                          !(cred->uid == 0 && options_.allow_root))) {
     stats_.refused_peers.fetch_add(1, std::memory_order_relaxed);
     for (const std::string& p :
-         EncodeReply(1, "Permission denied: only the guest's owner may "
-                        "command it")) {
+         EncodeReply(1,
+                     "Permission denied: only the guest's owner may "
+                     "command it")) {
       Send(p, &origin, origin_len);
     }
     return;
@@ -157,9 +156,9 @@ void LegacyServer::Send(const std::string& packet, const void* addr,
   // Blocking send with SO_SNDTIMEO: waits while the client's receive queue
   // is full instead of dropping the packet.
   for (;;) {
-    ssize_t n = ::sendto(socket_.get(), packet.data(), packet.size(),
-                         MSG_NOSIGNAL, static_cast<const sockaddr*>(addr),
-                         addr_len);
+    ssize_t n =
+        ::sendto(socket_.get(), packet.data(), packet.size(), MSG_NOSIGNAL,
+                 static_cast<const sockaddr*>(addr), addr_len);
     if (n >= 0) {
       stats_.packets_sent.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -178,8 +177,7 @@ absl::Status SendNotify(const std::string& socket_path, NotifyType type,
   if (!fd.valid()) return ErrnoStatus("notify socket");
   std::string packet = EncodeNotify(type, data);
   if (::sendto(fd.get(), packet.data(), packet.size(), MSG_DONTWAIT,
-               reinterpret_cast<const sockaddr*>(&*addr),
-               sizeof(*addr)) < 0) {
+               reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) < 0) {
     return ErrnoStatus(absl::StrCat("mconsole notify to ", socket_path));
   }
   return absl::OkStatus();

@@ -69,10 +69,10 @@ class RawClient {
       std::string d = Receive();
       ReplyPacket p;
       if (d.empty() ||
-          !DecodeReply(absl::MakeConstSpan(
-                           reinterpret_cast<const uint8_t*>(d.data()),
-                           d.size()),
-                       &p)) {
+          !DecodeReply(
+              absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(d.data()),
+                                  d.size()),
+              &p)) {
         ADD_FAILURE() << "no or bad reply packet";
         return out;
       }
@@ -220,8 +220,9 @@ TEST_F(LegacyServerTest, RealUmlMconsoleOneShot) {
   r = UmlMconsole("help");
   EXPECT_EQ(r.status, 0);
   EXPECT_THAT(r.output, HasSubstr("OK Commands: \n    version - Get kernel"));
-  EXPECT_THAT(r.output,
-              HasSubstr("stack <pid> - returns the stack of the specified pid"));
+  EXPECT_THAT(
+      r.output,
+      HasSubstr("stack <pid> - returns the stack of the specified pid"));
 
   r = UmlMconsole("config ubd0");
   EXPECT_EQ(r.output, "OK root_fs\n");
@@ -267,9 +268,10 @@ TEST_F(LegacyServerTest, RealUmlMconsoleOneShot) {
 }
 
 TEST_F(LegacyServerTest, RealUmlMconsoleInteractive) {
-  ShellRun r = Shell(absl::StrCat("printf 'version\\nconfig con0\\nbogus\\n' | "
-                             "timeout 10 uml_mconsole ",
-                             path_, " 2>/dev/null"));
+  ShellRun r =
+      Shell(absl::StrCat("printf 'version\\nconfig con0\\nbogus\\n' | "
+                         "timeout 10 uml_mconsole ",
+                         path_, " 2>/dev/null"));
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("OK Linux (none) 6.1.0"));
   EXPECT_THAT(r.output, HasSubstr("OK fd:0,fd:1"));

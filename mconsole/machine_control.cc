@@ -51,7 +51,8 @@ std::string CleanConsoleText(absl::string_view raw) {
         absl::string_view stamp = raw.substr(i + 1, close - i - 1);
         bool is_time = !stamp.empty();
         for (char d : stamp) {
-          if (!(absl::ascii_isdigit(d) || d == '.' || d == ' ')) is_time = false;
+          if (!(absl::ascii_isdigit(d) || d == '.' || d == ' '))
+            is_time = false;
         }
         if (is_time) {
           i = close + 1;
@@ -140,12 +141,12 @@ Reply MachineControl::ConfigQuery(DeviceKind kind, absl::string_view unit) {
         return Reply::Error(absl::StatusCode::kInvalidArgument,
                             "line_get_config failed to parse device number");
       }
-      if (n.overflow || n.value >= static_cast<uint64_t>(LineCount(line_kind))) {
+      if (n.overflow ||
+          n.value >= static_cast<uint64_t>(LineCount(line_kind))) {
         return Reply::Error(absl::StatusCode::kOutOfRange,
                             "line_get_config: device number out of range");
       }
-      LineSpec line =
-          EffectiveLine(spec, line_kind, static_cast<int>(n.value));
+      LineSpec line = EffectiveLine(spec, line_kind, static_cast<int>(n.value));
       return Reply::Ok(line.none && line.config.empty() ? "none" : line.config);
     }
     case DeviceKind::kEth:
@@ -311,16 +312,16 @@ absl::StatusOr<std::string> MachineControl::Sysrq(char key) {
 absl::StatusOr<std::string> MachineControl::CallAgent(
     absl::string_view command, absl::string_view request) {
   if (options_.agent == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "The guest has no kuml agent, which '", command,
-        "' needs (guest/agent; the default root_fs starts it)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("The guest has no kuml agent, which '", command,
+                     "' needs (guest/agent; the default root_fs starts it)"));
   }
   {
     absl::MutexLock lock(&mu_);
     if (machine_ != nullptr && machine_->paused()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "The guest is stopped: its agent cannot answer '", command,
-          "' until 'go'"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("The guest is stopped: its agent cannot answer '",
+                       command, "' until 'go'"));
     }
   }
   return options_.agent->Call(request);

@@ -38,8 +38,8 @@ void RemoveDirAndFiles(const std::string& dir) {
 
 absl::Status WritePidFile(const std::string& dir) {
   std::string file = dir + "/pid";
-  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                     0644));
+  UniqueFd fd(
+      ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd.valid()) return ErrnoStatus(absl::StrCat("creating ", file));
   std::string text = absl::StrCat(::getpid(), "\n");
   if (::write(fd.get(), text.data(), text.size()) !=

@@ -32,9 +32,7 @@ class UmidDir {
 
   const std::string& umid() const { return umid_; }
   const std::string& path() const { return path_; }  // no trailing '/'
-  std::string File(const std::string& name) const {
-    return path_ + "/" + name;
-  }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
   // Set when the requested umid was in use and a random one was picked.
   const std::string& warning() const { return warning_; }
 

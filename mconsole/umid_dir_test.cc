@@ -14,8 +14,10 @@ namespace kuml::mconsole {
 namespace {
 
 std::string TempDir() {
-  std::string t = std::string(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp") +
-                  "/umidXXXXXX";
+  std::string t =
+      std::string(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR")
+                                             : "/tmp") +
+      "/umidXXXXXX";
   return mkdtemp(t.data());
 }
 

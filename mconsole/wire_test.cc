@@ -15,8 +15,8 @@ absl::Span<const uint8_t> Bytes(const std::string& s) {
 TEST(WireTest, RequestAsUmlMconsoleSendsIt) {
   std::string req = EncodeRequest("version");
   ASSERT_EQ(req.size(), 524u);
-  const uint8_t head[] = {0xbe, 0xba, 0xfe, 0xca, 2, 0, 0, 0, 7, 0, 0, 0,
-                          'v',  'e',  'r',  's',  'i', 'o', 'n', 0};
+  const uint8_t head[] = {0xbe, 0xba, 0xfe, 0xca, 2,   0,   0,   0,   7,   0,
+                          0,    0,    'v',  'e',  'r', 's', 'i', 'o', 'n', 0};
   EXPECT_EQ(std::memcmp(req.data(), head, sizeof(head)), 0);
   DecodedRequest d = DecodeRequest(Bytes(req));
   EXPECT_TRUE(d.execute);
@@ -92,7 +92,8 @@ TEST(WireTest, ReplyBytesMatchRealUml) {
             std::string("\xed\xff\xff\xff\0\0\0\0\x15\0\0\0", 12));
   EXPECT_EQ(p[0].size(), 33u);
   p = EncodeReply(1, "Unknown command");
-  EXPECT_EQ(p[0], std::string("\1\0\0\0\0\0\0\0\x10\0\0\0Unknown command\0", 28));
+  EXPECT_EQ(p[0],
+            std::string("\1\0\0\0\0\0\0\0\x10\0\0\0Unknown command\0", 28));
 }
 
 TEST(WireTest, LongRepliesSplitAt511) {

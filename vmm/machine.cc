@@ -311,9 +311,9 @@ absl::Status Machine::Pause(absl::Duration timeout) {
     if (stop_requested()) {
       return absl::UnavailableError("the machine is stopping");
     }
-    return absl::DeadlineExceededError(absl::StrCat(
-        "only ", pause_gate_.parked(), " of ", runners_.size(),
-        " vCPUs stopped within ", absl::FormatDuration(timeout)));
+    return absl::DeadlineExceededError(
+        absl::StrCat("only ", pause_gate_.parked(), " of ", runners_.size(),
+                     " vCPUs stopped within ", absl::FormatDuration(timeout)));
   }
   // On the event loop, which handles the disks' queues: finish what the
   // guest submitted before it was parked (a kick may still sit in an

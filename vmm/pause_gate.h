@@ -55,13 +55,13 @@ class PauseGate {
       PauseGate* gate;
       size_t n;
     } args{this, n};
-    mu_.AwaitWithTimeout(
-        absl::Condition(
-            +[](Args* a) {
-              return a->gate->parked_ >= a->n || a->gate->released_;
-            },
-            &args),
-        timeout);
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](Args* a) {
+                               return a->gate->parked_ >= a->n ||
+                                      a->gate->released_;
+                             },
+                             &args),
+                         timeout);
     return parked_ >= n && !released_;
   }
 

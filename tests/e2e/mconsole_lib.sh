@@ -8,10 +8,17 @@ uml_dir=$(mktemp -d /tmp/kuml-e2e-XXXXXX)
 kuml_pid=""
 kuml_log=/dev/null
 
-# Shows kuml's console and messages when a test fails.
+# Shows kuml's console and messages when a test fails, and where each of
+# its threads waits.
 show_kuml_log() {
   echo "kuml output:"
   sed 's/^/  | /' "$kuml_log" | tail -n 60
+  if [ -n "$kuml_pid" ] && [ -d "/proc/$kuml_pid" ]; then
+    echo "kuml threads:"
+    for t in /proc/"$kuml_pid"/task/*; do
+      echo "  $(cat "$t/comm" 2>/dev/null) wchan=$(cat "$t/wchan" 2>/dev/null) syscall=$(cut -d' ' -f1 "$t/syscall" 2>/dev/null)"
+    done
+  fi
 }
 
 # start_kuml <log> <kuml args...>: sets $kuml_pid.
