@@ -1,6 +1,7 @@
 #include "mconsole/stream_agent_client.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -67,7 +68,13 @@ absl::Status StreamAgentClient::WriteFull(const std::string& bytes,
   while (done < bytes.size()) {
     absl::Status s = WaitFor(fd_, POLLOUT, deadline);
     if (!s.ok()) return s;
-    ssize_t put = ::write(fd_, bytes.data() + done, bytes.size() - done);
+    // send() with MSG_NOSIGNAL where the stream is a socket: a vanished
+    // agent must be an error here, not a SIGPIPE for the whole VMM.
+    ssize_t put = ::send(fd_, bytes.data() + done, bytes.size() - done,
+                         MSG_NOSIGNAL);
+    if (put < 0 && errno == ENOTSOCK) {
+      put = ::write(fd_, bytes.data() + done, bytes.size() - done);
+    }
     if (put < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (put < 0) return ErrnoStatus("writing to the kuml agent");
     done += static_cast<size_t>(put);
