@@ -139,6 +139,17 @@ TEST_F(MachineControlKvmTest, HaltWhileStoppedEndsTheMachine) {
   EXPECT_EQ(stop_.reason, StopReason::kHalt);
 }
 
+TEST_F(MachineControlKvmTest, RebootAfterStopAndGoEndsThisBoot) {
+  ASSERT_EQ(Run("stop").err, 0);
+  ASSERT_EQ(Run("go").err, 0);
+  ASSERT_EQ(Run("sysrq x").err, 0);
+  Outcome o = core_->Execute("reboot");
+  EXPECT_EQ(o.reply.err, 0);
+  o.Finish();
+  runner_.join();
+  EXPECT_EQ(stop_.reason, StopReason::kReset) << stop_.detail;
+}
+
 TEST_F(MachineControlKvmTest, RequestFloodDoesNotStallTheGuest) {
   std::string path = absl::StrCat("/tmp/kuml-mc-flood-", getpid());
   auto server = LegacyServer::Start(path, core_.get());

@@ -49,7 +49,7 @@ mc() {
   shift
   mc_out=$(timeout 120 uml_mconsole "$uml_dir/$umid/mconsole" "$@" 2>/dev/null)
   mc_status=$?
-  echo "uml_mconsole $*: [$mc_status] $mc_out"
+  echo "$(date +%T) uml_mconsole $*: [$mc_status] $mc_out"
 }
 
 # ctl <args...>: umlctl with our uml_dir; sets $ctl_out and $ctl_status.
