@@ -35,6 +35,7 @@ packages=(
   qemu-system-x86 linux-image-amd64 kmod cpio gzip bc
   uml-utilities user-mode-linux clang busybox-static e2fsprogs
   libslirp-dev libvdeplug-dev libpcap-dev vde2 iproute2 iputils-ping
+  nodejs npm
 )
 for script in guest/*.sh tests/kvmhost/*.sh; do
   read -r -a needs <<< "$(sed -n 's/^# needs: //p' "$script" | head -n1)"
@@ -58,12 +59,22 @@ if [ "$install_packages" = 1 ]; then
   fi
 fi
 
+# --- 1b. Node gRPC client libraries (tests/node), in the cache, not the tree --
+node_dir=${KUML_CACHE:-$HOME/.cache/kuml}/node
+if [ ! -d "$node_dir/node_modules/@grpc/grpc-js" ] ||
+   [ ! -d "$node_dir/node_modules/@grpc/proto-loader" ]; then
+  log "installing @grpc/grpc-js and @grpc/proto-loader into $node_dir"
+  mkdir -p "$node_dir"
+  npm install --no-audit --no-fund --prefix "$node_dir" \
+    @grpc/grpc-js@1.10 @grpc/proto-loader@0.7
+fi
+
 # --- 2. the VMM ----------------------------------------------------------------
 log "building the VMM (bazel)"
 bazel build //cli:all
 mkdir -p out/bin
 bin_dir=$(bazel info bazel-bin 2>/dev/null)
-for b in kuml; do
+for b in kuml umlctl; do
   install -m 0755 "$bin_dir/cli/$b" "out/bin/$b"
 done
 

@@ -2,7 +2,7 @@
 # Runs kuml's benchmarks where a KVM is (this host's /dev/kvm, or the nested
 # KVM host of tests/kvmhost when there is none) and prints the figures.
 # Timings taken in the nested host describe emulated hardware; compare the
-# ratios, not the absolute numbers. usage: bench/run.sh [exits|boot|net|console]...
+# ratios, not the absolute numbers. usage: bench/run.sh [exits|boot|net|console|mconsole]...
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bazel build //cli:kuml //tests/payloads //bench:console_flood_initrd >/dev/null 2>&1
@@ -18,6 +18,9 @@ for b in "${which[@]}"; do
     boot) tests/kvmhost/with-kvm.sh bench/boot_bench.sh "$bin/cli/kuml" "$cache/guest/vmlinux" "$cache/guest/root_fs" ;;
     # No KVM: kuml's virtio-net device and each transport, driven host-side.
     net) bazel build //bench:net_bench >/dev/null 2>&1 && "$bin/bench/net_bench" ;;
+    # Both mconsole doors (no KVM), then stop-to-parked (KVM).
+    mconsole) bazel build //bench:mconsole_bench >/dev/null 2>&1 &&
+      tests/kvmhost/with-kvm.sh bench/mconsole_bench.sh "$bin/bench/mconsole_bench" "$bin/tests/payloads" ;;
     *) echo "unknown benchmark $b" >&2; exit 2 ;;
   esac
 done

@@ -20,6 +20,8 @@
 #include "frontend/guest_cmdline.h"
 #include "frontend/help_text.h"
 #include "frontend/support.h"
+#include "mconsole/grpc_service.h"
+#include "mconsole/mconsole_host.h"
 #include "vmm/boot_trace.h"
 #include "vmm/cpu/host_kvm.h"
 #include "vmm/kvm/kvm.h"
@@ -127,7 +129,31 @@ int Main(int argc, char** argv) {
     }
   }
 
+  // ~/.uml/<umid>/ with the mconsole sockets, for the process's lifetime
+  // (across reboots), as UML keeps it.
+  mconsole::MconsoleHostOptions mconsole_options;
+  mconsole_options.spec = *spec;
+  mconsole_options.kernel_path = config->kernel_path;
+  mconsole_options.grpc_door = [](const std::string& path,
+                                  mconsole::CommandCore* core)
+      -> absl::StatusOr<std::unique_ptr<mconsole::Door>> {
+    absl::StatusOr<std::unique_ptr<mconsole::GrpcDoor>> door =
+        mconsole::GrpcDoor::Start(path, core);
+    if (!door.ok()) return door.status();
+    return std::unique_ptr<mconsole::Door>(std::move(*door));
+  };
+  absl::StatusOr<std::unique_ptr<mconsole::MconsoleHost>> mconsole =
+      mconsole::MconsoleHost::Start(std::move(mconsole_options));
+  if (!mconsole.ok()) {
+    Say(std::string(mconsole.status().message()));
+    return kExitVmmError;
+  }
+  if (!spec->quiet) {
+    for (const std::string& m : (*mconsole)->messages()) Say(m);
+  }
+
   for (int boot = 1;; ++boot) {
+    if ((*mconsole)->halt_requested()) return kExitGuestStopped;
     absl::StatusOr<std::unique_ptr<Machine>> machine =
         Machine::Create(*kvm, flavor, *config);
     if (!machine.ok()) {
@@ -139,7 +165,9 @@ int Main(int argc, char** argv) {
       if (g_stop_signal != 0) return 128 + g_stop_signal;
       g_machine = machine->get();
     }
+    (*mconsole)->BootStarting(machine->get());
     MachineStop stop = (*machine)->Run();
+    (*mconsole)->BootEnded(stop);
     {
       absl::MutexLock lock(&g_machine_mu);
       g_machine = nullptr;

@@ -25,12 +25,6 @@ void FindHostfs(const MachineSpec& spec, Uses& uses) {
   if (spec.hostfs.has_value()) uses.push_back(spec.hostfs->switch_text);
 }
 
-void FindMconsoleNotify(const MachineSpec& spec, Uses& uses) {
-  if (spec.mconsole_notify.has_value()) {
-    uses.push_back(spec.mconsole_notify->switch_text);
-  }
-}
-
 void FindIomem(const MachineSpec& spec, Uses& uses) {
   for (const IomemSpec& iomem : spec.iomem) uses.push_back(iomem.switch_text);
 }
@@ -54,7 +48,6 @@ struct MissingFeature {
 constexpr MissingFeature kMissingFeatures[] = {
     {"vec<n>: vector transports other than tap", FindVec},
     {"hostfs=", FindHostfs},
-    {"mconsole=notify:", FindMconsoleNotify},
     {"iomem=", FindIomem},
     {"--showconfig", FindShowConfig},
     {"virtio_uml.device=", FindVirtioUml},

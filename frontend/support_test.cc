@@ -86,7 +86,7 @@ TEST(CheckSupportedTest, OtherFeatures) {
   ExpectRefused({"vec0:transport=gre,src=a,dst=b"},
                 "vec0:transport=gre,src=a,dst=b");
   ExpectRefused({"hostfs=/srv"}, "hostfs=/srv");
-  ExpectRefused({"mconsole=notify:/tmp/s"}, "mconsole=notify:/tmp/s");
+  ExpectSupported({"mconsole=notify:/tmp/s"});  // mconsole/mconsole_host
   ExpectRefused({"iomem=a,/f"}, "iomem=a,/f");
   ExpectRefused({"virtio_uml.device=/s:1"}, "virtio_uml.device=/s:1");
   ExpectRefused({"--showconfig"}, "--showconfig");

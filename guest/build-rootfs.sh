@@ -26,6 +26,7 @@ readonly script=$(readlink -f "${BASH_SOURCE[0]}")
 readonly here=$(dirname "$script")
 readonly files="$here/rootfs"
 readonly probes="$here/probes"
+readonly agent="$here/agent"
 readonly guest_cache="${KUML_CACHE:-${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.cache/kuml}/guest"
 
 force=0
@@ -61,6 +62,7 @@ inputs=$(
   echo "script $(sha256sum < "$script" | cut -c1-16)"
   echo "files $(tree_hash "$files")"
   echo "probes $(tree_hash "$probes")"
+  echo "agent $(tree_hash "$agent")"
   echo "gcc $(gcc --version | head -n1)"
   echo "busybox $(sha256sum < "$busybox" | cut -c1-16)"
   echo "mke2fs $(mke2fs -V 2>&1 | head -n1)"
@@ -112,6 +114,11 @@ for src in "$probes"/*.c; do
     die "cannot compile $src"
   strip "$root/usr/libexec/kuml/$name"
 done
+# The guest agent (mconsole log/proc/stack/cad/hot-plug): a static program
+# with libc, started by etc/kuml/init.d/50-kuml-agent.
+gcc -static -O2 -Wall -Wextra -Werror -o "$root/usr/libexec/kuml/kuml-agent" \
+  "$agent/kuml_agent.c" || die "cannot compile the guest agent"
+strip "$root/usr/libexec/kuml/kuml-agent"
 if [[ -n "$extra" ]]; then cp -a --remove-destination "$extra/." "$root/"; fi
 [[ -x "$root/sbin/init" ]] || die "no executable sbin/init in the staging tree"
 

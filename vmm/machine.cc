@@ -145,6 +145,7 @@ absl::Status Machine::Init(const Kvm& kvm) {
     }
     runners_.push_back(std::make_unique<VcpuRunner>(
         vcpus_.back().get(), &pio_, &mmio_, memory_.get(), this));
+    runners_.back()->SetPauseGate(&pause_gate_);
   }
   return absl::OkStatus();
 }
@@ -152,7 +153,11 @@ absl::Status Machine::Init(const Kvm& kvm) {
 absl::Status Machine::InitPlatformDevices() {
   Channel* console = config_.console;
   console_ = std::make_unique<Uart8250>(
-      &console_irq_, [console](absl::Span<const uint8_t> bytes) {
+      &console_irq_, [this, console](absl::Span<const uint8_t> bytes) {
+        {
+          absl::MutexLock lock(&tap_mu_);
+          if (console_tap_) console_tap_(bytes);
+        }
         // A console whose host side is gone just stops showing output; the
         // guest goes on (as UML does when its terminal disappears).
         if (console != nullptr) (void)console->Write(bytes);
@@ -188,6 +193,7 @@ absl::Status Machine::AddDisk(const DiskConfig& disk,
     if (!raw.ok()) return raw.status();
     backend = std::move(*raw);
   }
+  disk_backends_.push_back(backend);
   return AddVirtioDevice(
       std::make_unique<VirtioBlock>(std::move(backend), disk.serial), cmdline);
 }
@@ -260,8 +266,88 @@ void Machine::RequestStop(StopReason reason, std::string detail) {
     stop_.detail = std::move(detail);
     stop_requested_.store(true);
   }
+  pause_gate_.Release();  // parked vCPUs see the stop
   for (auto& r : runners_) r->Kick();
   loop_->Stop();
+}
+
+absl::Status Machine::Pause(absl::Duration timeout) {
+  absl::MutexLock pause_lock(&pause_mu_);
+  if (pause_gate_.closed()) {
+    return absl::FailedPreconditionError("the machine is already paused");
+  }
+  if (stop_requested()) {
+    return absl::UnavailableError("the machine is stopping");
+  }
+  pause_gate_.Close();
+  for (auto& r : runners_) r->Kick();
+  if (!pause_gate_.WaitParked(runners_.size(), timeout)) {
+    if (stop_requested()) {
+      return absl::UnavailableError("the machine is stopping");
+    }
+    return absl::DeadlineExceededError(
+        absl::StrCat("only ", pause_gate_.parked(), " of ", runners_.size(),
+                     " vCPUs stopped within ", absl::FormatDuration(timeout)));
+  }
+  // On the event loop, which handles the disks' queues: finish what the
+  // guest submitted before it was parked (a kick may still sit in an
+  // ioeventfd), then flush. The loop is single-threaded, so once this task
+  // runs no request is half done.
+  struct Done {
+    absl::Mutex mu;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    absl::Status status ABSL_GUARDED_BY(mu);
+  };
+  auto done = std::make_shared<Done>();
+  loop_->Post([this, done] {
+    for (auto& slot : virtio_) {
+      for (size_t q = 0; q < slot->notify.size(); ++q) {
+        uint64_t count;
+        if (::read(slot->notify[q].get(), &count, sizeof(count)) ==
+            sizeof(count)) {
+          slot->transport->NotifyQueue(static_cast<uint32_t>(q));
+        }
+      }
+    }
+    absl::Status status;
+    for (auto& backend : disk_backends_) {
+      absl::Status s = backend->Flush();
+      if (!s.ok() && status.ok()) status = s;
+    }
+    absl::MutexLock lock(&done->mu);
+    done->status = status;
+    done->done = true;
+  });
+  absl::MutexLock lock(&done->mu);
+  if (!done->mu.AwaitWithTimeout(absl::Condition(&done->done), timeout)) {
+    // The vCPUs are parked; only the flush is late (a stopping loop runs no
+    // more tasks).
+    return absl::DeadlineExceededError(
+        "the vCPUs are stopped but the disks were not flushed in time");
+  }
+  return done->status;
+}
+
+absl::Status Machine::Resume() {
+  absl::MutexLock pause_lock(&pause_mu_);
+  if (!pause_gate_.closed()) {
+    return absl::FailedPreconditionError("the machine is not paused");
+  }
+  pause_gate_.Open();
+  return absl::OkStatus();
+}
+
+void Machine::SetConsoleTap(ConsoleTap tap) {
+  absl::MutexLock lock(&tap_mu_);
+  console_tap_ = std::move(tap);
+}
+
+absl::Status Machine::SendConsoleBreak(uint8_t key) {
+  if (!console_->ReceiveBreak(key)) {
+    return absl::UnavailableError(
+        "the guest's serial console has no room for a break and a key now");
+  }
+  return absl::OkStatus();
 }
 
 void Machine::OnGuestRequest(GuestRequest request) {

@@ -26,6 +26,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "devices/block/block_backend.h"
 #include "devices/chan/channel.h"
 #include "devices/chan/loop_input.h"
@@ -45,6 +47,7 @@
 #include "vmm/kvm/kvm.h"
 #include "vmm/kvm_interrupt_lines.h"
 #include "vmm/machine_stop.h"
+#include "vmm/pause_gate.h"
 #include "vmm/vcpu_runner.h"
 
 namespace kuml {
@@ -111,6 +114,28 @@ class Machine : public StopControl, public GuestRequestSink {
   // GuestRequestSink (platform devices, on vCPU threads).
   void OnGuestRequest(GuestRequest request) override;
 
+  // mconsole `stop` / `go`. Pause() parks every vCPU thread (out of
+  // KVM_RUN, waiting), then completes the disk requests the guest had
+  // already submitted and flushes every disk backend, so a host-side copy
+  // taken while paused is consistent. The event loop keeps running (console
+  // input is buffered). Thread-safe; never call from a vCPU thread.
+  // FailedPrecondition when already paused, Unavailable when the machine is
+  // stopping, DeadlineExceeded when a vCPU did not park in time.
+  absl::Status Pause(absl::Duration timeout = absl::Seconds(10));
+  // FailedPrecondition when not paused.
+  absl::Status Resume();
+  bool paused() const { return pause_gate_.closed(); }
+
+  // Sees every byte the guest writes to ttyS0 (mconsole `sysrq` returns the
+  // kernel's answer this way); an empty function removes it. Called on vCPU
+  // threads: must not block.
+  using ConsoleTap = std::function<void(absl::Span<const uint8_t>)>;
+  void SetConsoleTap(ConsoleTap tap);
+  // A BREAK on ttyS0's line followed by `key`: the guest's 8250 driver takes
+  // it as magic SysRq `key` (CONFIG_MAGIC_SYSRQ_SERIAL). Unavailable when the
+  // receive FIFO has no room for both just now.
+  absl::Status SendConsoleBreak(uint8_t key);
+
   GuestMemory& memory() { return *memory_; }
   const std::string& kernel_cmdline() const { return kernel_cmdline_; }
   // Summed over vCPUs.
@@ -156,6 +181,12 @@ class Machine : public StopControl, public GuestRequestSink {
   ResetControl cf9_{this, ResetControl::kCf9Port};
   PanicNotifier panic_{this};
   std::vector<std::unique_ptr<VirtioSlot>> virtio_;
+  std::vector<std::shared_ptr<BlockBackend>> disk_backends_;  // for Pause()
+
+  PauseGate pause_gate_;
+  absl::Mutex pause_mu_;  // one Pause/Resume at a time
+  absl::Mutex tap_mu_;
+  ConsoleTap console_tap_ ABSL_GUARDED_BY(tap_mu_);
 
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   // Last: destroyed (kicked and joined) before anything they use.

@@ -88,6 +88,10 @@ void VcpuRunner::Join() {
 void VcpuRunner::Loop() {
   t_kvm_run = vcpu_->run();
   while (!control_->stop_requested()) {
+    if (gate_ != nullptr && gate_->closed()) {
+      gate_->Park();
+      continue;  // the loop condition decides
+    }
     if (vcpu_->id() == 0) BootTracePoint("first-kvm-run");
     int err = vcpu_->Run();
     if (err == EINTR || err == EAGAIN) {

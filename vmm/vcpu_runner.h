@@ -23,6 +23,7 @@
 #include "vmm/guest_memory.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/machine_stop.h"
+#include "vmm/pause_gate.h"
 
 namespace kuml {
 
@@ -43,6 +44,10 @@ class VcpuRunner {
 
   VcpuRunner(const VcpuRunner&) = delete;
   VcpuRunner& operator=(const VcpuRunner&) = delete;
+
+  // Before Start(): the gate this vCPU parks at while the machine is
+  // stopped (mconsole `stop`). Not owned; may stay null (never parks).
+  void SetPauseGate(PauseGate* gate) { gate_ = gate; }
 
   void Start();
   // Thread-safe. Harmless before Start() and after the thread ended.
@@ -65,6 +70,7 @@ class VcpuRunner {
   IoBus* mmio_;
   GuestMemory* memory_;
   StopControl* control_;
+  PauseGate* gate_ = nullptr;
   std::thread thread_;
   std::atomic<bool> running_{false};
   pthread_t native_ = {};

@@ -36,6 +36,7 @@ constexpr uint8_t kMcrMask = 0x1f;
 
 constexpr uint8_t kLsrDr = 0x01;
 constexpr uint8_t kLsrOe = 0x02;
+constexpr uint8_t kLsrBi = 0x10;
 constexpr uint8_t kLsrThre = 0x20;
 constexpr uint8_t kLsrTemt = 0x40;
 
@@ -139,6 +140,7 @@ uint8_t Uart8250::ReadLocked(uint64_t offset) {
       if (lcr_ & kLcrDlab) return dll_;
       if (rx_count_ > 0) {
         last_rx_ = rx_[rx_head_];
+        rx_break_[rx_head_] = false;
         rx_head_ = (rx_head_ + 1) % kFifoSize;
         --rx_count_;
         UpdateInterruptLocked();
@@ -255,7 +257,12 @@ void Uart8250::ReceiveByteLocked(uint8_t value) {
     return;
   }
   rx_[(rx_head_ + rx_count_) % kFifoSize] = value;
+  rx_break_[(rx_head_ + rx_count_) % kFifoSize] = false;
   ++rx_count_;
+}
+
+bool Uart8250::BreakAtHeadLocked() const {
+  return rx_count_ > 0 && rx_break_[rx_head_];
 }
 
 uint8_t Uart8250::ModemStatusLinesLocked() const {
@@ -284,12 +291,13 @@ uint8_t Uart8250::LsrLocked() const {
   uint8_t lsr = 0;
   if (rx_count_ > 0) lsr |= kLsrDr;
   if (overrun_) lsr |= kLsrOe;
+  if (BreakAtHeadLocked()) lsr |= kLsrBi;
   if (!transmitting_) lsr |= kLsrThre | kLsrTemt;
   return lsr;
 }
 
 uint8_t Uart8250::InterruptIdLocked() const {
-  if ((ier_ & kIerRlsi) && overrun_) return kIirRlsi;
+  if ((ier_ & kIerRlsi) && (overrun_ || BreakAtHeadLocked())) return kIirRlsi;
   if ((ier_ & kIerRdi) && rx_count_ > 0) return kIirRdi;
   if ((ier_ & kIerThri) && thre_pending_) return kIirThri;
   if ((ier_ & kIerMsi) && msr_delta_ != 0) return kIirMsi;
@@ -335,6 +343,18 @@ size_t Uart8250::ReceiveInput(absl::Span<const uint8_t> bytes) {
   if (taken > 0) UpdateInterruptLocked();
   NoteRoomLocked();
   return taken;
+}
+
+bool Uart8250::ReceiveBreak(uint8_t key) {
+  absl::MutexLock lock(&mu_);
+  const size_t needed = key != 0 ? 2 : 1;
+  if (HostRoomLocked() < needed) return false;
+  ReceiveByteLocked(0);
+  rx_break_[(rx_head_ + rx_count_ - 1) % kFifoSize] = true;
+  if (key != 0) ReceiveByteLocked(key);
+  UpdateInterruptLocked();
+  NoteRoomLocked();
+  return true;
 }
 
 void Uart8250::SetRoomCallback(std::function<void()> callback) {

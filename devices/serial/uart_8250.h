@@ -37,8 +37,11 @@
 // (only a transmit mutex that orders THR writes): it may read registers but
 // must not write THR. The room callback runs with no lock held.
 //
-// Break (and with it magic SysRq) is a later addition: it would set LSR.BI
-// and queue a NUL through the same receive path as a line-status event.
+// Break: ReceiveBreak() queues a NUL marked as a break condition, and LSR.BI
+// reads set (with a receiver-line-status interrupt) while that character is
+// at the head of the FIFO, as on the chip. Linux's 8250 driver drops the
+// NUL and, on its console port with CONFIG_MAGIC_SYSRQ_SERIAL, takes the
+// next character as a magic SysRq key (mconsole `sysrq`).
 #ifndef KUML_DEVICES_SERIAL_UART_8250_H_
 #define KUML_DEVICES_SERIAL_UART_8250_H_
 
@@ -93,6 +96,10 @@ class Uart8250 : public BusDevice, public InputSink {
   size_t ReceiveInput(absl::Span<const uint8_t> bytes) override;
   void SetRoomCallback(std::function<void()> callback) override;
 
+  // A break on the line, then `key` (0: no key). False, and nothing queued,
+  // when the receive FIFO cannot take both now (or in loopback).
+  bool ReceiveBreak(uint8_t key);
+
  private:
   // What a register access did that must happen after the state lock is
   // dropped.
@@ -120,6 +127,7 @@ class Uart8250 : public BusDevice, public InputSink {
   uint8_t ModemStatusLinesLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateModemStatusLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   uint8_t LsrLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool BreakAtHeadLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The IIR interrupt-identification value (without the FIFO bits).
   uint8_t InterruptIdLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UpdateInterruptLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -136,6 +144,8 @@ class Uart8250 : public BusDevice, public InputSink {
   absl::Mutex mu_;
 
   std::array<uint8_t, kFifoSize> rx_ ABSL_GUARDED_BY(mu_) = {};
+  // Per FIFO entry: received as a break condition.
+  std::array<bool, kFifoSize> rx_break_ ABSL_GUARDED_BY(mu_) = {};
   size_t rx_head_ ABSL_GUARDED_BY(mu_) = 0;
   size_t rx_count_ ABSL_GUARDED_BY(mu_) = 0;
   uint8_t last_rx_ ABSL_GUARDED_BY(mu_) = 0;  // RBR read when empty

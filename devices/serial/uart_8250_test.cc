@@ -634,3 +634,38 @@ TEST(UartThreadTest, ConcurrentWritersKeepEachStreamInOrder) {
 
 }  // namespace
 }  // namespace kuml
+
+namespace kuml {
+namespace {
+
+// Magic SysRq over the line: a break (NUL with LSR.BI, line-status
+// interrupt) followed by the key, read the way serial8250_rx_chars does.
+TEST_F(UartInterruptTest, BreakThenKeyAsLinuxReadsIt) {
+  constexpr uint8_t LSR_BI = 0x10;
+  Out(IER, IER_RDI | IER_RLSI);
+  ASSERT_TRUE(uart_.ReceiveBreak('h'));
+  EXPECT_TRUE(line_.high());
+  EXPECT_EQ(In(IIR), 0xc0 | 0x06);  // receiver line status first
+  uint8_t lsr = In(LSR);
+  EXPECT_EQ(lsr & (LSR_DR | LSR_BI), LSR_DR | LSR_BI);
+  EXPECT_EQ(In(LSR) & LSR_BI, LSR_BI);  // tied to the head character
+  EXPECT_EQ(In(RX), 0);                 // the break's NUL
+  lsr = In(LSR);
+  EXPECT_EQ(lsr & (LSR_DR | LSR_BI), LSR_DR);
+  EXPECT_EQ(In(IIR), 0xc0 | 0x04);
+  EXPECT_EQ(In(RX), 'h');
+  EXPECT_FALSE(line_.high());
+}
+
+TEST_F(UartInterruptTest, BreakNeedsRoomForBoth) {
+  EXPECT_EQ(Give(std::string(15, 'x')), 15u);
+  EXPECT_FALSE(uart_.ReceiveBreak('h'));  // one slot left: nothing queued
+  EXPECT_EQ(uart_.InputRoom(), 1u);
+  EXPECT_EQ(Drain(), std::string(15, 'x'));
+  EXPECT_TRUE(uart_.ReceiveBreak('h'));
+  EXPECT_EQ(Drain(), std::string("\0h", 2));
+  EXPECT_EQ(In(LSR) & 0x10, 0);
+}
+
+}  // namespace
+}  // namespace kuml

@@ -34,6 +34,8 @@ has /dev/console 'Device major/minor number: 05:01'
 has /dev/null 'Device major/minor number: 01:03'
 has /tmp 'Mode: +01777'
 has /usr/libexec/kuml/pvm-syscall-probe 'Type: regular +Mode: +0755'
+has /usr/libexec/kuml/kuml-agent 'Type: regular +Mode: +0755'
+has /etc/kuml/init.d/50-kuml-agent 'Type: regular +Mode: +0755'
 has /etc/passwd 'User: +0 +Group: +0'
 # Read it whole first: grep -q would stop early, and debugfs's SIGPIPE would fail
 # the pipeline (pipefail).

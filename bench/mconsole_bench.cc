@@ -1,0 +1,162 @@
+// mconsole latencies, figures side by side in one run:
+//   mconsole_bench doors [N]            round trip of `version` through the
+//                                       legacy datagram door (raw client, as
+//                                       uml_mconsole sends it) and the gRPC
+//                                       door (C++ stub), same core, fake guest
+//   mconsole_bench stop <payload> [N]   stop-to-parked: Machine::Pause() on
+//                                       the counter payload (needs a KVM), and
+//                                       go for comparison
+// Prints p50 / p99 / max in microseconds.
+#include <grpcpp/grpcpp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mconsole/fake_guest_control.h"
+#include "mconsole/grpc_service.h"
+#include "mconsole/legacy_server.h"
+#include "proto/kuml.grpc.pb.h"
+#include "vmm/cpu/host_kvm.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/machine.h"
+
+namespace kuml::mconsole {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void Report(const char* what, std::vector<double> us) {
+  std::sort(us.begin(), us.end());
+  auto at = [&](double q) {
+    return us[static_cast<size_t>(q * (us.size() - 1))];
+  };
+  std::printf("%-34s n=%zu  p50 %8.1f us  p99 %8.1f us  max %8.1f us\n", what,
+              us.size(), at(0.5), at(0.99), us.back());
+}
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double, std::micro>(Clock::now() - t).count();
+}
+
+int Doors(int n) {
+  std::string dir = "/tmp/kuml-bench-" + std::to_string(getpid());
+  mkdir(dir.c_str(), 0700);
+  FakeGuestControl control;
+  CommandCore core(&control);
+  auto legacy = LegacyServer::Start(dir + "/mconsole", &core);
+  auto grpc_door = GrpcDoor::Start(dir + "/grpc", &core);
+  if (!legacy.ok() || !grpc_door.ok()) {
+    std::fprintf(stderr, "cannot start the doors\n");
+    return 1;
+  }
+  // Legacy: a client bound to an abstract address, full 524-byte requests.
+  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un self{};
+  self.sun_family = AF_UNIX;
+  std::string name = "kuml-bench-" + std::to_string(getpid());
+  memcpy(self.sun_path + 1, name.data(), name.size());
+  bind(fd, reinterpret_cast<sockaddr*>(&self),
+       sizeof(sa_family_t) + 1 + name.size());
+  sockaddr_un to{};
+  to.sun_family = AF_UNIX;
+  std::string path = dir + "/mconsole";
+  memcpy(to.sun_path, path.data(), path.size());
+  std::string request = EncodeRequest("version");
+  std::vector<double> legacy_us, grpc_us;
+  char buf[600];
+  for (int i = 0; i < n + 100; ++i) {
+    auto t = Clock::now();
+    sendto(fd, request.data(), request.size(), 0,
+           reinterpret_cast<sockaddr*>(&to), sizeof(to));
+    recv(fd, buf, sizeof(buf), 0);
+    if (i >= 100) legacy_us.push_back(Since(t));  // after warm-up
+  }
+  auto channel = grpc::CreateChannel("unix:" + dir + "/grpc",
+                                     grpc::InsecureChannelCredentials());
+  v1::MConsole::Stub stub(channel);
+  for (int i = 0; i < n + 100; ++i) {
+    grpc::ClientContext context;
+    v1::VersionReply reply;
+    auto t = Clock::now();
+    grpc::Status s = stub.Version(&context, {}, &reply);
+    if (!s.ok()) {
+      std::fprintf(stderr, "gRPC: %s\n", s.error_message().c_str());
+      return 1;
+    }
+    if (i >= 100) grpc_us.push_back(Since(t));
+  }
+  close(fd);
+  Report("version, legacy datagram door", legacy_us);
+  Report("version, gRPC door (unix socket)", grpc_us);
+  std::printf("ratio gRPC/legacy p50: %.2f\n", [&] {
+    std::sort(legacy_us.begin(), legacy_us.end());
+    std::sort(grpc_us.begin(), grpc_us.end());
+    return grpc_us[grpc_us.size() / 2] / legacy_us[legacy_us.size() / 2];
+  }());
+  (*legacy).reset();
+  (*grpc_door).reset();
+  rmdir(dir.c_str());
+  return 0;
+}
+
+int Stop(const std::string& payload, int n) {
+  absl::StatusOr<Kvm> kvm = Kvm::Open();
+  if (!kvm.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(kvm.status().message()).c_str());
+    return 1;
+  }
+  MachineConfig config;
+  config.kernel_path = payload;
+  auto machine = Machine::Create(*kvm, DetectKvmFlavor(), config);
+  if (!machine.ok()) {
+    std::fprintf(stderr, "%s\n",
+                 std::string(machine.status().message()).c_str());
+    return 1;
+  }
+  Machine* m = machine->get();
+  std::thread runner([m] { m->Run(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::vector<double> stop_us, go_us;
+  for (int i = 0; i < n; ++i) {
+    auto t = Clock::now();
+    absl::Status s = m->Pause();
+    stop_us.push_back(Since(t));
+    if (!s.ok()) {
+      std::fprintf(stderr, "pause: %s\n", std::string(s.message()).c_str());
+      break;
+    }
+    t = Clock::now();
+    (void)m->Resume();
+    go_us.push_back(Since(t));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  m->RequestStop(StopReason::kHalt, "bench over");
+  runner.join();
+  Report("stop: vCPU parked + disks flushed", stop_us);
+  Report("go: gate opened", go_us);
+  return 0;
+}
+
+}  // namespace
+}  // namespace kuml::mconsole
+
+int main(int argc, char** argv) {
+  std::string mode = argc > 1 ? argv[1] : "doors";
+  if (mode == "doors") {
+    return kuml::mconsole::Doors(argc > 2 ? std::atoi(argv[2]) : 2000);
+  }
+  if (mode == "stop" && argc > 2) {
+    return kuml::mconsole::Stop(argv[2], argc > 3 ? std::atoi(argv[3]) : 200);
+  }
+  std::fprintf(stderr,
+               "usage: mconsole_bench doors [N] | stop <payload> [N]\n");
+  return 2;
+}

@@ -1,0 +1,335 @@
+// kuml-agent: the guest side of the mconsole commands that need the guest's
+// cooperation (log, proc, stack, cad, and the bind/unbind steps of hot-plug).
+// Static, no dependencies beyond libc; started at boot by
+// /etc/kuml/init.d/50-kuml-agent when the guest has the agent's port.
+//
+// Transport: a byte stream to the host -- the virtio-console port named
+// "org.kuml.agent" (found under /sys/class/virtio-ports), or --device PATH,
+// or --fd N. Frames both ways (mconsole/agent_protocol.h):
+//   request  u32 length of the text, u32 sequence number, the command text
+//   reply    u32 length of status + text, the request's u32 sequence number,
+//            a status byte ('0' ok, '1' error), the text
+// (all u32 little-endian). The sequence number lets the host drop a late
+// answer to a request it gave up on.
+// Commands:
+//   ping                 -> "kuml-agent 1"
+//   log <text>           -> writes <text> to the kernel log (KERN_WARNING)
+//   proc <file>          -> contents of /proc/<file> ("Failed to open file")
+//   stack <pid>          -> the task's kernel stack ("Couldn't find that pid")
+//   cad                  -> the kernel's Ctrl-Alt-Del action: restart when
+//                           /proc/sys/kernel/ctrl-alt-del is 1, else SIGINT to
+//                           init (what busybox init turns into its ctrlaltdel)
+//   bind <dev> / unbind <dev>  -> virtio-mmio platform device (re)probe
+//
+// Test options: --kmsg PATH (instead of /dev/kmsg), --proc DIR (instead of
+// /proc), --init-pid PID, --no-restart (cad never restarts the machine).
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_REQUEST 4096
+#define MAX_REPLY (1 << 20)
+#define PORT_NAME "org.kuml.agent"
+#define MMIO_DRIVER "/sys/bus/platform/drivers/virtio-mmio"
+
+static const char* kmsg_path = "/dev/kmsg";
+static const char* proc_root = "/proc";
+static pid_t init_pid = 1;
+static int no_restart = 0;
+
+static char reply[MAX_REPLY];
+static size_t reply_len;
+static int reply_status;
+
+static void set_reply(int status, const char* text) {
+  reply_status = status;
+  reply_len = strlen(text);
+  if (reply_len > MAX_REPLY) reply_len = MAX_REPLY;
+  memcpy(reply, text, reply_len);
+}
+
+static int read_full(int fd, void* buf, size_t n) {
+  char* p = buf;
+  while (n > 0) {
+    ssize_t got = read(fd, p, n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return -1;
+    p += got;
+    n -= (size_t)got;
+  }
+  return 0;
+}
+
+static int write_full(int fd, const void* buf, size_t n) {
+  const char* p = buf;
+  while (n > 0) {
+    ssize_t put = write(fd, p, n);
+    if (put < 0 && errno == EINTR) continue;
+    if (put <= 0) return -1;
+    p += put;
+    n -= (size_t)put;
+  }
+  return 0;
+}
+
+static void put_u32(unsigned char* p, uint32_t v) {
+  p[0] = v & 0xff;
+  p[1] = (v >> 8) & 0xff;
+  p[2] = (v >> 16) & 0xff;
+  p[3] = v >> 24;
+}
+
+static uint32_t get_u32(const unsigned char* p) {
+  return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int send_reply(int fd, uint32_t seq) {
+  unsigned char head[9];
+  put_u32(head, (uint32_t)reply_len + 1);
+  put_u32(head + 4, seq);
+  head[8] = reply_status ? '1' : '0';
+  if (write_full(fd, head, sizeof(head)) != 0) return -1;
+  return write_full(fd, reply, reply_len);
+}
+
+// Reads a whole file into the reply; -1 if it cannot be opened.
+static int read_file_into_reply(const char* path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  reply_len = 0;
+  while (reply_len < MAX_REPLY) {
+    ssize_t got = read(fd, reply + reply_len, MAX_REPLY - reply_len);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    reply_len += (size_t)got;
+  }
+  close(fd);
+  reply_status = 0;
+  return 0;
+}
+
+static void do_log(const char* text) {
+  int fd = open(kmsg_path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    set_reply(1, "Cannot open the kernel log");
+    return;
+  }
+  // printk(KERN_WARNING "%.*s"): level 4.
+  char line[MAX_REQUEST + 8];
+  snprintf(line, sizeof(line), "<4>%s", text);
+  ssize_t n = write(fd, line, strlen(line));
+  close(fd);
+  set_reply(n < 0 ? 1 : 0, n < 0 ? "Cannot write the kernel log" : "");
+}
+
+static void do_proc(const char* file) {
+  char path[MAX_REQUEST + 64];
+  // /proc/<file>, never above /proc.
+  if (*file == '\0' || strstr(file, "..") != NULL) {
+    set_reply(1, "Failed to open file");
+    return;
+  }
+  snprintf(path, sizeof(path), "%s/%s", proc_root, file);
+  if (read_file_into_reply(path) != 0) set_reply(1, "Failed to open file");
+}
+
+static void do_stack(const char* arg) {
+  char* end;
+  long pid = strtol(arg, &end, 0);
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%ld", proc_root, pid);
+  struct stat st;
+  if (end == arg || pid <= 0 || stat(path, &st) != 0) {
+    set_reply(1, "Couldn't find that pid");
+    return;
+  }
+  char comm[64] = "?";
+  snprintf(path, sizeof(path), "%s/%ld/comm", proc_root, pid);
+  FILE* f = fopen(path, "r");
+  if (f != NULL) {
+    if (fgets(comm, sizeof(comm), f) != NULL) comm[strcspn(comm, "\n")] = 0;
+    fclose(f);
+  }
+  char head[160];
+  snprintf(head, sizeof(head), "Stack of pid %ld (%s):\n", pid, comm);
+  // /proc/<pid>/stack needs CONFIG_STACKTRACE; without it say where the
+  // task waits (wchan), which is what the kernel can tell.
+  snprintf(path, sizeof(path), "%s/%ld/stack", proc_root, pid);
+  if (read_file_into_reply(path) == 0 && reply_len > 0) {
+    size_t h = strlen(head);
+    if (reply_len + h > MAX_REPLY) reply_len = MAX_REPLY - h;
+    memmove(reply + h, reply, reply_len);
+    memcpy(reply, head, h);
+    reply_len += h;
+    return;
+  }
+  snprintf(path, sizeof(path), "%s/%ld/wchan", proc_root, pid);
+  char wchan[128] = "";
+  f = fopen(path, "r");
+  if (f != NULL) {
+    if (fgets(wchan, sizeof(wchan), f) == NULL) wchan[0] = 0;
+    fclose(f);
+  }
+  char text[400];
+  snprintf(text, sizeof(text),
+           "%s waiting in %s\n(no /proc/%ld/stack: the guest kernel lacks "
+           "CONFIG_STACKTRACE)\n",
+           head, wchan[0] && strcmp(wchan, "0") ? wchan : "(running)", pid);
+  set_reply(0, text);
+}
+
+// 1 when the kernel would restart at once (C_A_D set), 0 when it would
+// signal init.
+static int cad_restarts(void) {
+  char path[256], v[16] = "";
+  snprintf(path, sizeof(path), "%s/sys/kernel/ctrl-alt-del", proc_root);
+  FILE* f = fopen(path, "r");
+  if (f == NULL) return 1;
+  if (fgets(v, sizeof(v), f) == NULL) v[0] = 0;
+  fclose(f);
+  return atoi(v) != 0;
+}
+
+static void do_platform(const char* what, const char* dev) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%s", MMIO_DRIVER, what);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : write(fd, dev, strlen(dev));
+  int err = errno;
+  if (fd >= 0) close(fd);
+  if (n < 0) {
+    char text[300];
+    snprintf(text, sizeof(text), "%s %s: %s", what, dev, strerror(err));
+    set_reply(1, text);
+    return;
+  }
+  set_reply(0, "");
+}
+
+// Returns 1 when the machine must restart after the reply went out.
+static int handle(char* request) {
+  char* arg = strchr(request, ' ');
+  if (arg != NULL)
+    *arg++ = '\0';
+  else
+    arg = request + strlen(request);
+  if (strcmp(request, "ping") == 0) {
+    set_reply(0, "kuml-agent 1");
+  } else if (strcmp(request, "log") == 0) {
+    do_log(arg);
+  } else if (strcmp(request, "proc") == 0) {
+    do_proc(arg);
+  } else if (strcmp(request, "stack") == 0) {
+    do_stack(arg);
+  } else if (strcmp(request, "cad") == 0) {
+    set_reply(0, "");
+    if (cad_restarts()) return !no_restart;
+    if (kill(init_pid, SIGINT) != 0) set_reply(1, "Cannot signal init");
+  } else if (strcmp(request, "bind") == 0 || strcmp(request, "unbind") == 0) {
+    do_platform(request, arg);
+  } else {
+    set_reply(1, "Unknown agent command");
+  }
+  return 0;
+}
+
+static int serve(int fd) {
+  static char request[MAX_REQUEST + 1];
+  for (;;) {
+    unsigned char head[8];
+    if (read_full(fd, head, sizeof(head)) != 0) return 0;
+    uint32_t len = get_u32(head);
+    uint32_t seq = get_u32(head + 4);
+    if (len > MAX_REQUEST) {
+      // Skip it, answer with an error: the stream stays in step.
+      char sink[256];
+      while (len > 0) {
+        size_t n = len < sizeof(sink) ? len : sizeof(sink);
+        if (read_full(fd, sink, n) != 0) return 0;
+        len -= (uint32_t)n;
+      }
+      set_reply(1, "Request too large");
+      if (send_reply(fd, seq) != 0) return 0;
+      continue;
+    }
+    if (read_full(fd, request, len) != 0) return 0;
+    request[len] = '\0';
+    int restart = handle(request);
+    if (send_reply(fd, seq) != 0) return 0;
+    if (restart) {
+      sync();
+      reboot(RB_AUTOBOOT);  // what the kernel's ctrl_alt_del() does
+    }
+  }
+}
+
+// /dev/vportNpM of the port named PORT_NAME, or NULL.
+static const char* find_port(void) {
+  static char dev[300];
+  DIR* d = opendir("/sys/class/virtio-ports");
+  if (d == NULL) return NULL;
+  struct dirent* e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    char path[300], name[64] = "";
+    snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", e->d_name);
+    FILE* f = fopen(path, "r");
+    if (f == NULL) continue;
+    if (fgets(name, sizeof(name), f) == NULL) name[0] = 0;
+    fclose(f);
+    name[strcspn(name, "\n")] = 0;
+    if (strcmp(name, PORT_NAME) == 0) {
+      snprintf(dev, sizeof(dev), "/dev/%s", e->d_name);
+      closedir(d);
+      return dev;
+    }
+  }
+  closedir(d);
+  return NULL;
+}
+
+int main(int argc, char** argv) {
+  const char* device = NULL;
+  int fd = -1, daemonize = 0;
+  for (int i = 1; i < argc; ++i) {
+    if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+      device = argv[++i];
+    else if (strcmp(argv[i], "--fd") == 0 && i + 1 < argc)
+      fd = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--kmsg") == 0 && i + 1 < argc)
+      kmsg_path = argv[++i];
+    else if (strcmp(argv[i], "--proc") == 0 && i + 1 < argc)
+      proc_root = argv[++i];
+    else if (strcmp(argv[i], "--init-pid") == 0 && i + 1 < argc)
+      init_pid = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--no-restart") == 0)
+      no_restart = 1;
+    else if (strcmp(argv[i], "--daemon") == 0)
+      daemonize = 1;
+    else {
+      fprintf(stderr, "kuml-agent: unknown argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (fd < 0) {
+    if (device == NULL) device = find_port();
+    if (device == NULL) return 0;  // no agent port: nothing to serve
+    fd = open(device, O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+      fprintf(stderr, "kuml-agent: %s: %s\n", device, strerror(errno));
+      return 1;
+    }
+  }
+  if (daemonize && daemon(0, 0) != 0) return 1;
+  signal(SIGPIPE, SIG_IGN);
+  return serve(fd);
+}

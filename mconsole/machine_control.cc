@@ -1,0 +1,346 @@
+#include "mconsole/machine_control.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <memory>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "frontend/line_switch.h"
+#include "frontend/parse_util.h"
+#include "frontend/ubd_switch.h"
+
+namespace kuml::mconsole {
+namespace {
+
+constexpr absl::string_view kBetweenBoots =
+    "The guest is between boots; try again in a moment";
+
+// ubd's parse_unit(): base-0 digits, or one letter a..z; -1 if neither.
+int ParseUbdUnit(absl::string_view text) {
+  NumberPrefix n = ParseNumberPrefix(text, 0);
+  if (n.length > 0) {
+    return n.overflow || n.value > 1000000 ? 1000000
+                                           : static_cast<int>(n.value);
+  }
+  if (!text.empty() && text[0] >= 'a' && text[0] <= 'z') return text[0] - 'a';
+  return -1;
+}
+
+// Collects console output for sysrq; the tap runs on vCPU threads.
+struct Capture {
+  absl::Mutex mu;
+  std::string text ABSL_GUARDED_BY(mu);
+  absl::Time last ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+};
+
+}  // namespace
+
+std::string CleanConsoleText(absl::string_view raw) {
+  std::string out;
+  bool line_start = true;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '\r') continue;
+    if (line_start && c == '[') {
+      size_t close = raw.find("] ", i);
+      if (close != absl::string_view::npos && close - i <= 16) {
+        absl::string_view stamp = raw.substr(i + 1, close - i - 1);
+        bool is_time = !stamp.empty();
+        for (char d : stamp) {
+          if (!(absl::ascii_isdigit(d) || d == '.' || d == ' '))
+            is_time = false;
+        }
+        if (is_time) {
+          i = close + 1;
+          line_start = false;
+          continue;
+        }
+      }
+    }
+    out.push_back(c);
+    line_start = c == '\n';
+  }
+  return out;
+}
+
+MachineControl::MachineControl(MachineControlOptions options)
+    : options_(std::move(options)) {}
+
+void MachineControl::Attach(Machine* machine) {
+  absl::MutexLock lock(&mu_);
+  machine_ = machine;
+}
+
+void MachineControl::Detach() {
+  absl::MutexLock lock(&mu_);
+  machine_ = nullptr;
+}
+
+bool MachineControl::halt_requested() {
+  absl::MutexLock lock(&mu_);
+  return halt_requested_;
+}
+
+KernelVersion MachineControl::Version() { return options_.version; }
+
+void MachineControl::Halt() {
+  absl::MutexLock lock(&mu_);
+  halt_requested_ = true;
+  if (machine_ != nullptr) {
+    machine_->RequestStop(StopReason::kHalt, "mconsole halt");
+  }
+}
+
+void MachineControl::Reboot() {
+  absl::MutexLock lock(&mu_);
+  if (machine_ != nullptr) {
+    machine_->RequestStop(StopReason::kReset, "mconsole reboot");
+  }
+}
+
+absl::Status MachineControl::Stop() {
+  absl::MutexLock lock(&mu_);
+  if (machine_ == nullptr) return absl::UnavailableError(kBetweenBoots);
+  return machine_->Pause();
+}
+
+absl::Status MachineControl::Go() {
+  absl::MutexLock lock(&mu_);
+  if (machine_ == nullptr) return absl::FailedPreconditionError("not stopped");
+  return machine_->Resume();
+}
+
+Reply MachineControl::ConfigQuery(DeviceKind kind, absl::string_view unit) {
+  const MachineSpec& spec = options_.spec;
+  switch (kind) {
+    case DeviceKind::kUbd: {
+      int n = ParseUbdUnit(unit);
+      if (n < 0 || n >= kMaxUbdDevices) {
+        return Reply::Error(absl::StatusCode::kOutOfRange,
+                            "ubd_get_config: device number out of range");
+      }
+      auto it = spec.disks.find(n);
+      if (it == spec.disks.end()) return Reply::Ok();
+      const UbdSpec& disk = it->second;
+      std::string file = disk.file.empty() ? kDefaultRootFs : disk.file;
+      if (!disk.backing_file.empty()) {
+        return Reply::Ok(absl::StrCat(file, ",", disk.backing_file));
+      }
+      return Reply::Ok(file);
+    }
+    case DeviceKind::kCon:
+    case DeviceKind::kSsl: {
+      LineKind line_kind =
+          kind == DeviceKind::kCon ? LineKind::kConsole : LineKind::kSerial;
+      NumberPrefix n = ParseNumberPrefix(unit, 0);
+      if (n.length == 0 || n.length != unit.size()) {
+        return Reply::Error(absl::StatusCode::kInvalidArgument,
+                            "line_get_config failed to parse device number");
+      }
+      if (n.overflow ||
+          n.value >= static_cast<uint64_t>(LineCount(line_kind))) {
+        return Reply::Error(absl::StatusCode::kOutOfRange,
+                            "line_get_config: device number out of range");
+      }
+      LineSpec line = EffectiveLine(spec, line_kind, static_cast<int>(n.value));
+      return Reply::Ok(line.none && line.config.empty() ? "none" : line.config);
+    }
+    case DeviceKind::kEth:
+    case DeviceKind::kVec:
+      // UML's network drivers register no get_config routine.
+      return Reply::Error(absl::StatusCode::kUnimplemented,
+                          "No get_config routine defined");
+    case DeviceKind::kMem:
+      // UML prints uml_physmem (a start address) here; the size is what a
+      // user means.
+      return Reply::Ok(absl::StrCat(spec.mem_bytes));
+  }
+  return Reply::Error(absl::StatusCode::kInternal, "unknown device");
+}
+
+Reply MachineControl::ConfigAdd(DeviceKind kind,
+                                absl::string_view device_switch) {
+  const MachineSpec& spec = options_.spec;
+  switch (kind) {
+    case DeviceKind::kUbd: {
+      absl::StatusOr<UbdSwitch> ubd = ParseUbdSwitch(device_switch);
+      if (!ubd.ok()) {
+        // The parser's message starts with the switch; UML's has none.
+        std::string text(ubd.status().message());
+        absl::string_view t = text;
+        if (absl::ConsumePrefix(&t, absl::StrCat(device_switch, ": "))) {
+          text = std::string(t);
+        }
+        return Reply::Errno(EINVAL, absl::StatusCode::kInvalidArgument, text);
+      }
+      if (ubd->kind != UbdSwitch::Kind::kDevice) {
+        return Reply::Errno(EINVAL, absl::StatusCode::kInvalidArgument,
+                            "ubd=sync can only be given at boot");
+      }
+      if (spec.disks.count(ubd->index) != 0) {
+        return Reply::Errno(EBUSY, absl::StatusCode::kAlreadyExists,
+                            "Device is already configured");
+      }
+      struct stat st;
+      if (ubd->spec.file.empty() || ::stat(ubd->spec.file.c_str(), &st) != 0) {
+        return Reply::Errno(ENOENT, absl::StatusCode::kNotFound,
+                            "Couldn't determine size of device's file");
+      }
+      return Reply::Error(absl::StatusCode::kUnimplemented,
+                          "kuml cannot add disks to a running guest yet "
+                          "(see mconsole/README.md)");
+    }
+    case DeviceKind::kCon:
+    case DeviceKind::kSsl: {
+      absl::StatusOr<LineSwitch> line = ParseLineSwitch(device_switch);
+      if (!line.ok()) {
+        return Reply::Errno(EINVAL, absl::StatusCode::kInvalidArgument,
+                            std::string(line.status().message()));
+      }
+      LineSpec now = EffectiveLine(spec, line->kind, line->index);
+      if (!now.none) {
+        return Reply::Errno(EINVAL, absl::StatusCode::kFailedPrecondition,
+                            "Device is already open");
+      }
+      return Reply::Error(absl::StatusCode::kUnimplemented,
+                          "kuml cannot attach consoles or serial lines to a "
+                          "running guest yet");
+    }
+    case DeviceKind::kEth:
+    case DeviceKind::kVec:
+      return Reply::Error(absl::StatusCode::kUnimplemented,
+                          "kuml cannot add network devices to a running "
+                          "guest yet");
+    case DeviceKind::kMem:
+      return Reply::Error(absl::StatusCode::kUnimplemented,
+                          "kuml cannot change the guest's memory at run time");
+  }
+  return Reply::Error(absl::StatusCode::kInternal, "unknown device");
+}
+
+Reply MachineControl::Remove(DeviceKind kind, int n) {
+  const MachineSpec& spec = options_.spec;
+  switch (kind) {
+    case DeviceKind::kUbd:
+      if (spec.disks.count(n) == 0) {
+        return Reply::Errno(ENODEV, absl::StatusCode::kNotFound,
+                            "Device doesn't exist");
+      }
+      // A boot disk is announced on the kernel command line and bound for
+      // the guest's whole life: treat it as open.
+      return Reply::Errno(EBUSY, absl::StatusCode::kFailedPrecondition,
+                          "Device is currently open");
+    case DeviceKind::kCon:
+    case DeviceKind::kSsl: {
+      LineKind line_kind =
+          kind == DeviceKind::kCon ? LineKind::kConsole : LineKind::kSerial;
+      if (EffectiveLine(spec, line_kind, n).none) {
+        return Reply::Errno(ENODEV, absl::StatusCode::kNotFound,
+                            "Device doesn't exist");
+      }
+      return Reply::Errno(EBUSY, absl::StatusCode::kFailedPrecondition,
+                          "Device is currently open");
+    }
+    case DeviceKind::kEth:
+      if (spec.eth.count(n) == 0) {
+        return Reply::Errno(ENODEV, absl::StatusCode::kNotFound,
+                            "Device doesn't exist");
+      }
+      return Reply::Errno(EBUSY, absl::StatusCode::kFailedPrecondition,
+                          "Device is currently open");
+    case DeviceKind::kVec:
+      if (spec.vec.count(n) == 0) {
+        return Reply::Errno(ENODEV, absl::StatusCode::kNotFound,
+                            "Device doesn't exist");
+      }
+      return Reply::Errno(EBUSY, absl::StatusCode::kFailedPrecondition,
+                          "Device is currently open");
+    case DeviceKind::kMem:
+      return Reply::Errno(EBUSY, absl::StatusCode::kFailedPrecondition,
+                          "kuml cannot change the guest's memory at run time");
+  }
+  return Reply::Error(absl::StatusCode::kInternal, "unknown device");
+}
+
+absl::StatusOr<std::string> MachineControl::Sysrq(char key) {
+  absl::MutexLock sysrq_lock(&sysrq_mu_);
+  absl::MutexLock lock(&mu_);
+  if (machine_ == nullptr) return absl::UnavailableError(kBetweenBoots);
+  if (machine_->paused()) {
+    return absl::FailedPreconditionError(
+        "The guest is stopped: its kernel cannot take a SysRq key until 'go'");
+  }
+  auto capture = std::make_shared<Capture>();
+  machine_->SetConsoleTap([capture](absl::Span<const uint8_t> bytes) {
+    absl::MutexLock l(&capture->mu);
+    capture->text.append(bytes.begin(), bytes.end());
+    capture->last = absl::Now();
+  });
+  const absl::Time start = absl::Now();
+  // handle_sysrq() takes any byte; NUL (no letter) gets the help line, but
+  // a NUL after a break would read as a second break, so send a space.
+  uint8_t byte = key == '\0' ? ' ' : static_cast<uint8_t>(key);
+  absl::Status sent = machine_->SendConsoleBreak(byte);
+  while (absl::IsUnavailable(sent) && absl::Now() - start < absl::Seconds(1)) {
+    absl::SleepFor(absl::Milliseconds(5));  // the guest is draining its FIFO
+    sent = machine_->SendConsoleBreak(byte);
+  }
+  if (!sent.ok()) {
+    machine_->SetConsoleTap(nullptr);
+    return sent;
+  }
+  for (;;) {
+    absl::SleepFor(absl::Milliseconds(20));
+    absl::Time now = absl::Now();
+    absl::MutexLock l(&capture->mu);
+    bool quiet = capture->last != absl::InfinitePast() &&
+                 now - capture->last >= options_.sysrq_quiet;
+    if (quiet || now - start >= options_.sysrq_limit ||
+        machine_->stop_requested()) {
+      break;
+    }
+  }
+  machine_->SetConsoleTap(nullptr);
+  absl::MutexLock l(&capture->mu);
+  return CleanConsoleText(capture->text);
+}
+
+absl::StatusOr<std::string> MachineControl::CallAgent(
+    absl::string_view command, absl::string_view request) {
+  if (options_.agent == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("The guest has no kuml agent, which '", command,
+                     "' needs (guest/agent; the default root_fs starts it)"));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (machine_ != nullptr && machine_->paused()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("The guest is stopped: its agent cannot answer '",
+                       command, "' until 'go'"));
+    }
+  }
+  return options_.agent->Call(request);
+}
+
+absl::Status MachineControl::CtrlAltDel() {
+  return CallAgent("cad", "cad").status();
+}
+
+absl::Status MachineControl::Log(absl::string_view text) {
+  return CallAgent("log", absl::StrCat("log ", text)).status();
+}
+
+absl::StatusOr<std::string> MachineControl::Proc(absl::string_view file) {
+  return CallAgent("proc", absl::StrCat("proc ", file));
+}
+
+absl::StatusOr<std::string> MachineControl::Stack(int pid) {
+  return CallAgent("stack", absl::StrCat("stack ", pid));
+}
+
+}  // namespace kuml::mconsole

@@ -1,0 +1,85 @@
+// MachineControl: the GuestControl of a kuml process -- mconsole commands
+// applied to the Machine running now.
+//
+// The launcher (cli/kuml_main.cc) builds a new Machine for every boot and
+// Attach()es it while it runs; between boots commands that need a machine
+// say so. halt given between boots is remembered (halt_requested()).
+//
+//   version      the kernel image's banner (read once at start)
+//   halt/reboot  Machine::RequestStop(kHalt / kReset); the launcher exits or
+//                boots again
+//   stop/go      Machine::Pause() / Resume()
+//   sysrq        a BREAK plus the key on ttyS0, the console output captured
+//                until it has been quiet for a moment
+//   config/remove  queries from the command line (MachineSpec); hot-plug
+//                through the agent (see README.md)
+//   log proc stack cad  through the guest agent
+#ifndef KUML_MCONSOLE_MACHINE_CONTROL_H_
+#define KUML_MCONSOLE_MACHINE_CONTROL_H_
+
+#include <map>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "frontend/machine_spec.h"
+#include "mconsole/agent_client.h"
+#include "mconsole/guest_control.h"
+#include "vmm/machine.h"
+
+namespace kuml::mconsole {
+
+struct MachineControlOptions {
+  KernelVersion version;
+  MachineSpec spec;  // the command line, for config queries
+  // Not owned; may be null (a guest without the agent).
+  AgentClient* agent = nullptr;
+  // sysrq: how long the console must stay quiet before the answer is
+  // complete, and the most to wait for it at all.
+  absl::Duration sysrq_quiet = absl::Milliseconds(400);
+  absl::Duration sysrq_limit = absl::Seconds(5);
+};
+
+class MachineControl : public GuestControl {
+ public:
+  explicit MachineControl(MachineControlOptions options);
+
+  // The launcher: the machine of this boot (Run() is about to be called),
+  // and nullptr once Run() has returned.
+  void Attach(Machine* machine);
+  void Detach();
+  bool halt_requested();
+
+  KernelVersion Version() override;
+  void Halt() override;
+  void Reboot() override;
+  absl::Status Stop() override;
+  absl::Status Go() override;
+  Reply ConfigAdd(DeviceKind kind, absl::string_view device_switch) override;
+  Reply ConfigQuery(DeviceKind kind, absl::string_view unit) override;
+  Reply Remove(DeviceKind kind, int n) override;
+  absl::StatusOr<std::string> Sysrq(char key) override;
+  absl::Status CtrlAltDel() override;
+  absl::Status Log(absl::string_view text) override;
+  absl::StatusOr<std::string> Proc(absl::string_view file) override;
+  absl::StatusOr<std::string> Stack(int pid) override;
+
+ private:
+  absl::StatusOr<std::string> CallAgent(absl::string_view command,
+                                        absl::string_view request);
+
+  MachineControlOptions options_;
+  absl::Mutex mu_;
+  Machine* machine_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool halt_requested_ ABSL_GUARDED_BY(mu_) = false;
+  // One sysrq at a time (they share the console tap).
+  absl::Mutex sysrq_mu_;
+};
+
+// Console text as mconsole returns it: "\r" dropped, printk time stamps
+// ("[   12.345678] ") cut from the start of lines.
+std::string CleanConsoleText(absl::string_view raw);
+
+}  // namespace kuml::mconsole
+
+#endif  // KUML_MCONSOLE_MACHINE_CONTROL_H_

@@ -1,0 +1,82 @@
+# Shared by the mconsole end-to-end tests: start kuml in the background with a
+# umid in a short uml_dir (sun_path holds 107 bytes; Bazel's TEST_TMPDIR can
+# be longer), wait for its sockets, drive it with the real uml_mconsole,
+# umlctl and Node.
+umlctl_bin=${UMLCTL_BIN:-${TEST_SRCDIR:-.}/kuml/cli/umlctl}
+[ -x "$umlctl_bin" ] || fail "umlctl not found at $umlctl_bin"
+uml_dir=$(mktemp -d /tmp/kuml-e2e-XXXXXX)
+kuml_pid=""
+kuml_log=/dev/null
+
+# Shows kuml's console and messages when a test fails, and where each of
+# its threads waits.
+show_kuml_log() {
+  echo "kuml output:"
+  sed 's/^/  | /' "$kuml_log" | tail -n 60
+  if [ -n "$kuml_pid" ] && [ -d "/proc/$kuml_pid" ]; then
+    echo "kuml threads:"
+    for t in /proc/"$kuml_pid"/task/*; do
+      echo "  $(cat "$t/comm" 2>/dev/null) wchan=$(cat "$t/wchan" 2>/dev/null) syscall=$(cut -d' ' -f1 "$t/syscall" 2>/dev/null)"
+    done
+  fi
+}
+
+# start_kuml <log> <kuml args...>: sets $kuml_pid.
+start_kuml() {
+  local log=$1
+  shift
+  kuml_log=$log
+  "$kuml_bin" uml_dir="$uml_dir" "$@" </dev/null >"$log" 2>&1 &
+  kuml_pid=$!
+}
+
+# wait_for <seconds> <what> <command...>: until the command succeeds.
+wait_for() {
+  local limit=$1 what=$2
+  shift 2
+  local end=$(( $(date +%s) + limit ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$end" ] || { show_kuml_log; fail "timed out after $limit s waiting for $what"; }
+    [ -z "$kuml_pid" ] || kill -0 "$kuml_pid" 2>/dev/null || { show_kuml_log; fail "kuml died while waiting for $what"; }
+    sleep 0.2
+  done
+}
+
+# mc <umid> <command...>: the real uml_mconsole, one shot, bounded in time;
+# sets $mc_out and $mc_status.
+mc() {
+  local umid=$1
+  shift
+  mc_out=$(timeout 120 uml_mconsole "$uml_dir/$umid/mconsole" "$@" 2>/dev/null)
+  mc_status=$?
+  echo "$(date +%T) uml_mconsole $*: [$mc_status] $mc_out"
+}
+
+# ctl <args...>: umlctl with our uml_dir; sets $ctl_out and $ctl_status.
+ctl() {
+  ctl_out=$(timeout 120 "$umlctl_bin" --uml-dir="$uml_dir" "$@" 2>&1)
+  ctl_status=$?
+  echo "umlctl $*: [$ctl_status] $ctl_out"
+}
+
+expect_eq() {
+  [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
+}
+
+# wait_exit <seconds>: waits for kuml to end; sets $kuml_status.
+wait_exit() {
+  local end=$(( $(date +%s) + $1 ))
+  while kill -0 "$kuml_pid" 2>/dev/null; do
+    [ "$(date +%s)" -lt "$end" ] || { kill -9 "$kuml_pid"; fail "kuml did not exit within $1 s"; }
+    sleep 0.2
+  done
+  wait "$kuml_pid"
+  kuml_status=$?
+}
+
+# Every failure shows what kuml printed.
+fail() {
+  show_kuml_log
+  echo "FAIL: $*" >&2
+  exit 1
+}
