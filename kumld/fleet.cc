@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -117,6 +118,7 @@ void Fleet::Adopt(const host::GuestRecord& r, std::vector<std::string>* msgs) {
                              ? absl::FromUnixMillis(r.started_unix_ms())
                              : now;
     if (supervisor_.Adopt(spec, pid, started, now).ok()) {
+      supervisor_.RestoreHistory(r.umid(), r.restarts(), r.last_exit());
       pidfds_[pid] = std::move(fd);
       start_ticks_[spec.umid] = ProcStartTicks(pid);
       msgs->push_back(absl::StrCat("re-adopted ", spec.umid, " (pid ", pid, ")"));
@@ -124,6 +126,7 @@ void Fleet::Adopt(const host::GuestRecord& r, std::vector<std::string>* msgs) {
     return;
   }
   if (supervisor_.AdoptExited(spec, r.stopped(), now).ok()) {
+    supervisor_.RestoreHistory(r.umid(), r.restarts(), "");
     msgs->push_back(absl::StrCat(
         spec.umid, ": its VMM ended while kumld was away",
         r.stopped() ? "" : "; the restart policy decides"));
@@ -219,7 +222,7 @@ void Fleet::Run() {
     int ms = static_cast<int>(
         std::max<int64_t>(0, absl::ToInt64Milliseconds(wait) + 1));
     if (poll(fds.data(), fds.size(), ms) < 0 && errno != EINTR) {
-      ErrnoStatus("poll");  // nothing to do but go round again
+      // Nothing to do but go round again.
     }
     if (fds[0].revents & POLLIN) {
       uint64_t v;
@@ -231,6 +234,10 @@ void Fleet::Run() {
       pid_t pid = pids[i - 1];
       ExitInfo exit = Reap(fds[i].fd);
       pidfds_.erase(pid);
+      // The VMM leads its own process group: what it left behind (the real
+      // UML's helper processes, which hold its disks' locks) goes with it,
+      // or a restart would find its disks locked.
+      kill(-pid, SIGKILL);
       supervisor_.OnExit(pid, exit, absl::Now());
     }
     SyncLocked();
@@ -246,7 +253,8 @@ void Fleet::Shutdown() {
 absl::StatusOr<std::vector<std::string>> Fleet::Up(
     const std::string& text, const std::string& name,
     const std::string& base_dir, std::vector<std::string>* messages) {
-  ManifestContext context{name, base_dir, options_.kuml_binary};
+  ManifestContext context{name, base_dir, options_.kuml_binary,
+                          options_.paths.uml_dir};
   absl::StatusOr<std::vector<GuestSpec>> specs = ParseManifest(text, context);
   if (!specs.ok()) return specs.status();
   std::vector<std::string> umids;

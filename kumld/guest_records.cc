@@ -41,6 +41,7 @@ host::GuestRecord ToRecord(const GuestStatus& status, uint64_t start_ticks) {
                 status.state == host::STOPPING ||
                 status.state == host::FAILED);
   r.set_restarts(status.restarts);
+  r.set_last_exit(status.last_exit);
   return r;
 }
 

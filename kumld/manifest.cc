@@ -220,6 +220,14 @@ absl::StatusOr<GuestSpec> ExpandOne(const Manifest& m, const GuestTemplate& t,
     if (args[k] == "--") break;
   }
   args.push_back(absl::StrCat("umid=", g.umid));
+  bool has_uml_dir = false;
+  for (const std::string& a : args) {
+    if (a == "--") break;
+    has_uml_dir = has_uml_dir || absl::StartsWith(a, "uml_dir=");
+  }
+  if (!context.uml_dir.empty() && !has_uml_dir) {
+    args.push_back(absl::StrCat("uml_dir=", context.uml_dir));
+  }
   if (IsKuml(g.argv[0])) {
     absl::StatusOr<MachineSpec> spec = ParseCommandLine(args);
     absl::Status ok = spec.ok() ? CheckSupported(*spec) : spec.status();

@@ -47,6 +47,9 @@ struct ManifestContext {
   std::string name;      // the file name used in messages
   std::string base_dir;  // default workdir; relative paths resolve here
   std::string default_vmm;  // the kuml binary
+  // When set, every guest gets uml_dir=<this> unless it names its own, so
+  // its <umid>/ directory lands where kumld looks.
+  std::string uml_dir;
 };
 
 // Parses and expands a manifest. The kuml command line of every guest whose

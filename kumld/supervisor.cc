@@ -68,6 +68,14 @@ absl::Status Supervisor::AdoptExited(GuestSpec spec, bool was_stopped,
   return absl::OkStatus();
 }
 
+void Supervisor::RestoreHistory(const std::string& umid, uint32_t restarts,
+                                const std::string& last_exit) {
+  Guest* g = Find(umid);
+  if (g == nullptr) return;
+  g->status.restarts = restarts;
+  if (g->status.last_exit.empty()) g->status.last_exit = last_exit;
+}
+
 void Supervisor::Launch(Guest& g, absl::Time now) {
   g.phase = StopPhase::kNone;
   g.deadline = absl::InfiniteFuture();

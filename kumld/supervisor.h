@@ -76,6 +76,9 @@ class Supervisor {
   // Takes over a VMM started by an earlier kumld (pid alive).
   absl::Status Adopt(GuestSpec spec, pid_t pid, absl::Time started,
                      absl::Time now);
+  // History carried over from the record of an adopted guest.
+  void RestoreHistory(const std::string& umid, uint32_t restarts,
+                      const std::string& last_exit);
   // A guest whose VMM ended while no kumld watched: the exit is unknown,
   // and the restart policy decides as for a crash.
   absl::Status AdoptExited(GuestSpec spec, bool was_stopped, absl::Time now);
