@@ -87,6 +87,7 @@ void Supervisor::Launch(Guest& g, absl::Time now) {
     return;
   }
   g.status.pid = *pid;
+  g.status.note.clear();  // last run's stop notes
   g.status.started = now;
   g.status.adopted = false;
   g.status.state =
