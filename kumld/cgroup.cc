@@ -43,9 +43,9 @@ CgroupParent CgroupParent::Open(const std::string& dir) {
                                           "limits"));
   }
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return CgroupParent(
-        dir, absl::StrCat(ErrnoStatus("mkdir " + dir).message(),
-                          ": guests run without memory/CPU limits"));
+    return CgroupParent(dir,
+                        absl::StrCat(ErrnoStatus("mkdir " + dir).message(),
+                                     ": guests run without memory/CPU limits"));
   }
   // Controllers must be enabled on the way down: in the parent's
   // subtree_control for `dir`, in `dir`'s for the guests' groups.
@@ -68,9 +68,9 @@ absl::StatusOr<UniqueFd> CgroupParent::Prepare(
     return ErrnoStatus("mkdir " + group);
   }
   // Always written, so a changed manifest also lifts an old limit.
-  absl::Status s = WriteFile(
-      group + "/memory.max",
-      limits.memory_max.empty() ? "max" : limits.memory_max);
+  absl::Status s =
+      WriteFile(group + "/memory.max",
+                limits.memory_max.empty() ? "max" : limits.memory_max);
   if (s.ok()) {
     s = WriteFile(group + "/cpu.max",
                   limits.cpu_max.empty() ? "max" : limits.cpu_max);

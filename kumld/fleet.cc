@@ -78,8 +78,9 @@ Fleet::~Fleet() = default;
 absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(
     FleetOptions options, std::vector<std::string>* messages) {
   for (const std::string& dir :
-       {options.paths.state_dir + "/guests", options.paths.state_dir + "/console",
-        options.paths.log_dir, options.paths.uml_dir}) {
+       {options.paths.state_dir + "/guests",
+        options.paths.state_dir + "/console", options.paths.log_dir,
+        options.paths.uml_dir}) {
     if (absl::Status s = MakeDirs(dir, 0700); !s.ok()) return s;
   }
   std::unique_ptr<Fleet> fleet(new Fleet(std::move(options)));
@@ -121,15 +122,16 @@ void Fleet::Adopt(const host::GuestRecord& r, std::vector<std::string>* msgs) {
       supervisor_.RestoreHistory(r.umid(), r.restarts(), r.last_exit());
       pidfds_[pid] = std::move(fd);
       start_ticks_[spec.umid] = ProcStartTicks(pid);
-      msgs->push_back(absl::StrCat("re-adopted ", spec.umid, " (pid ", pid, ")"));
+      msgs->push_back(
+          absl::StrCat("re-adopted ", spec.umid, " (pid ", pid, ")"));
     }
     return;
   }
   if (supervisor_.AdoptExited(spec, r.stopped(), now).ok()) {
     supervisor_.RestoreHistory(r.umid(), r.restarts(), "");
-    msgs->push_back(absl::StrCat(
-        spec.umid, ": its VMM ended while kumld was away",
-        r.stopped() ? "" : "; the restart policy decides"));
+    msgs->push_back(
+        absl::StrCat(spec.umid, ": its VMM ended while kumld was away",
+                     r.stopped() ? "" : "; the restart policy decides"));
   }
 }
 
@@ -147,7 +149,8 @@ void Fleet::SyncLocked() {
     google::protobuf::TextFormat::PrintToString(
         ToRecord(s, start_ticks_[s.spec.umid]), &text);
     if (saved_[s.spec.umid] != text) {
-      absl::Status saved = records_.Save(ToRecord(s, start_ticks_[s.spec.umid]));
+      absl::Status saved =
+          records_.Save(ToRecord(s, start_ticks_[s.spec.umid]));
       if (saved.ok()) saved_[s.spec.umid] = text;
     }
   }
@@ -182,7 +185,8 @@ void Fleet::CheckReadyLocked() {
     std::string text;
     char buf[65536];
     ssize_t n;
-    while (fd && (n = pread(fd.get(), buf, sizeof(buf), from + text.size())) > 0) {
+    while (fd &&
+           (n = pread(fd.get(), buf, sizeof(buf), from + text.size())) > 0) {
       text.append(buf, n);
     }
     it->second.second = from + text.size();
@@ -297,7 +301,8 @@ std::vector<host::GuestInfo> Fleet::List(const std::vector<std::string>& only) {
   absl::MutexLock lock(&mu_);
   std::vector<host::GuestInfo> out;
   if (only.empty()) {
-    for (const GuestStatus& s : supervisor_.List()) out.push_back(InfoLocked(s));
+    for (const GuestStatus& s : supervisor_.List())
+      out.push_back(InfoLocked(s));
     return out;
   }
   for (const std::string& umid : only) {

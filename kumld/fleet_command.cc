@@ -37,7 +37,8 @@ std::string Mib(uint64_t bytes) {
 std::string Uptime(double seconds) {
   if (seconds <= 0) return "-";
   if (seconds < 120) return absl::StrFormat("%.1fs", seconds);
-  if (seconds < 7200) return absl::StrFormat("%dm", static_cast<int>(seconds / 60));
+  if (seconds < 7200)
+    return absl::StrFormat("%dm", static_cast<int>(seconds / 60));
   return absl::StrFormat("%dh", static_cast<int>(seconds / 3600));
 }
 
@@ -52,12 +53,11 @@ int Failed(const grpc::Status& s, std::ostream& err) {
 }
 
 void PrintGuest(const host::GuestInfo& g, std::ostream& out) {
-  out << absl::StrFormat("%-20s %-9s %7s %8s %8s %8s %8s %4u  %s",
-                         g.umid(), StateName(g.state()),
-                         g.pid() > 0 ? std::to_string(g.pid()) : "-",
-                         Uptime(g.uptime_seconds()), Mib(g.pss_bytes()),
-                         Mib(g.rss_bytes()), Mib(g.cgroup_memory_bytes()),
-                         g.restarts(), g.last_exit());
+  out << absl::StrFormat(
+      "%-20s %-9s %7s %8s %8s %8s %8s %4u  %s", g.umid(), StateName(g.state()),
+      g.pid() > 0 ? std::to_string(g.pid()) : "-", Uptime(g.uptime_seconds()),
+      Mib(g.pss_bytes()), Mib(g.rss_bytes()), Mib(g.cgroup_memory_bytes()),
+      g.restarts(), g.last_exit());
   if (!g.note().empty()) out << "  (" << g.note() << ")";
   out << "\n";
 }
@@ -95,7 +95,8 @@ int Up(host::Host::Stub& stub, const std::vector<std::string>& args,
   request.set_manifest_text(text.str());
   request.set_manifest_name(manifest);
   char real[PATH_MAX];
-  std::string abs = realpath(manifest.c_str(), real) != nullptr ? real : manifest;
+  std::string abs =
+      realpath(manifest.c_str(), real) != nullptr ? real : manifest;
   request.set_base_dir(abs.substr(0, abs.rfind('/')));
 
   grpc::ClientContext context;
@@ -120,8 +121,8 @@ int Up(host::Host::Stub& stub, const std::vector<std::string>& args,
 
 }  // namespace
 
-int RunFleetCommand(const std::vector<std::string>& all_args,
-                    std::ostream& out, std::ostream& err) {
+int RunFleetCommand(const std::vector<std::string>& all_args, std::ostream& out,
+                    std::ostream& err) {
   std::vector<std::string> args = all_args;
   std::string socket = DefaultSocketPath();
   if (!args.empty() && absl::StartsWith(args[0], "--socket=")) {
@@ -178,9 +179,10 @@ int RunFleetCommand(const std::vector<std::string>& all_args,
     host::GuestRequest request;
     request.set_umid(rest[0]);
     host::GuestReply reply;
-    grpc::Status s = verb == "stop"    ? stub->Stop(&context, request, &reply)
-                     : verb == "start" ? stub->Start(&context, request, &reply)
-                                       : stub->Destroy(&context, request, &reply);
+    grpc::Status s = verb == "stop" ? stub->Stop(&context, request, &reply)
+                     : verb == "start"
+                         ? stub->Start(&context, request, &reply)
+                         : stub->Destroy(&context, request, &reply);
     if (!s.ok()) return Failed(s, err);
     PrintGuest(reply.guest(), out);
     return 0;

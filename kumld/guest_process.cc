@@ -120,8 +120,8 @@ absl::StatusOr<pid_t> HostProcesses::Launch(const GuestSpec& spec) {
     if (!s.ok()) return s;
   }
   std::string log_path = ConsoleLogOf(spec, paths_);
-  UniqueFd log(open(log_path.c_str(),
-                    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  UniqueFd log(
+      open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!log) return ErrnoStatus("open console log " + log_path);
   absl::StatusOr<UniqueFd> in =
       OpenConsoleInput(paths_.state_dir + "/console/" + spec.umid + ".in");
@@ -137,18 +137,18 @@ absl::StatusOr<pid_t> HostProcesses::Launch(const GuestSpec& spec) {
       note = absl::StrCat("limits not applied: ", fd.status().message());
     }
   } else if (!spec.limits.empty()) {
-    note = absl::StrCat(
-        "limits not applied: ",
-        cgroups_ == nullptr ? "no cgroup parent" : cgroups_->warning());
+    note = absl::StrCat("limits not applied: ", cgroups_ == nullptr
+                                                    ? "no cgroup parent"
+                                                    : cgroups_->warning());
   }
   {
     absl::MutexLock lock(&mu_);
     notes_[spec.umid] = note;
   }
-  std::string banner = absl::StrCat(
-      "--- kumld: ", absl::FormatTime(absl::Now()), ": starting ",
-      absl::StrJoin(spec.argv, " "), note.empty() ? "" : "\n--- kumld: ", note,
-      "\n");
+  std::string banner =
+      absl::StrCat("--- kumld: ", absl::FormatTime(absl::Now()), ": starting ",
+                   absl::StrJoin(spec.argv, " "),
+                   note.empty() ? "" : "\n--- kumld: ", note, "\n");
   (void)!write(log.get(), banner.data(), banner.size());
   {
     absl::MutexLock lock(&mu_);
@@ -156,7 +156,8 @@ absl::StatusOr<pid_t> HostProcesses::Launch(const GuestSpec& spec) {
   }
 
   std::vector<char*> argv;
-  for (const std::string& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : spec.argv)
+    argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe2");

@@ -38,8 +38,7 @@ host::GuestRecord ToRecord(const GuestStatus& status, uint64_t start_ticks) {
   r.set_started_unix_ms(status.pid > 0 ? absl::ToUnixMillis(status.started)
                                        : 0);
   r.set_stopped(status.state == host::STOPPED ||
-                status.state == host::STOPPING ||
-                status.state == host::FAILED);
+                status.state == host::STOPPING || status.state == host::FAILED);
   r.set_restarts(status.restarts);
   r.set_last_exit(status.last_exit);
   return r;
@@ -68,7 +67,8 @@ absl::Status GuestRecords::Save(const host::GuestRecord& record) const {
   google::protobuf::TextFormat::PrintToString(record, &text);
   std::string path = absl::StrCat(dir_, "/", record.umid(), ".textproto");
   std::string tmp = path + ".tmp";
-  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  UniqueFd fd(
+      open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) return ErrnoStatus("create " + tmp);
   if (write(fd.get(), text.data(), text.size()) !=
       static_cast<ssize_t>(text.size())) {

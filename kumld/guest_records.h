@@ -23,7 +23,8 @@ class GuestRecords {
   absl::Status Save(const host::GuestRecord& record) const;
   void Remove(const std::string& umid) const;
   // Every readable record; unreadable ones are reported in `errors`.
-  std::vector<host::GuestRecord> LoadAll(std::vector<std::string>* errors) const;
+  std::vector<host::GuestRecord> LoadAll(
+      std::vector<std::string>* errors) const;
 
  private:
   std::string dir_;

@@ -29,11 +29,10 @@ grpc::Status HostService::Up(grpc::ServerContext* context,
                              grpc::ServerWriter<host::UpProgress>* writer) {
   absl::Time begin = absl::Now();
   std::vector<std::string> messages;
-  absl::StatusOr<std::vector<std::string>> umids =
-      fleet_->Up(request->manifest_text(),
-                 request->manifest_name().empty() ? "manifest"
-                                                  : request->manifest_name(),
-                 request->base_dir(), &messages);
+  absl::StatusOr<std::vector<std::string>> umids = fleet_->Up(
+      request->manifest_text(),
+      request->manifest_name().empty() ? "manifest" : request->manifest_name(),
+      request->base_dir(), &messages);
   if (!umids.ok()) return ToGrpc(umids.status());
   uint32_t total = umids->size();
   auto send = [&](const host::GuestInfo& g, uint32_t ready,
@@ -77,9 +76,10 @@ grpc::Status HostService::Up(grpc::ServerContext* context,
     }
     if (!request->wait_ready() || settled == guests.size()) {
       if (request->wait_ready() && ready < guests.size()) {
-        return grpc::Status(grpc::StatusCode::ABORTED,
-                            absl::StrCat(guests.size() - ready, " of ",
-                                         guests.size(), " guests did not come up"));
+        return grpc::Status(
+            grpc::StatusCode::ABORTED,
+            absl::StrCat(guests.size() - ready, " of ", guests.size(),
+                         " guests did not come up"));
       }
       return grpc::Status::OK;
     }

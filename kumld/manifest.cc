@@ -78,8 +78,8 @@ class Place {
       TextFormat::ParseLocation at = tree_->GetLocation(field, index);
       if (at.line >= 0) line = at.line;
     }
-    return ErrorAtLine(
-        line, absl::StrCat(Join(field_name), "[", index, "]"), message);
+    return ErrorAtLine(line, absl::StrCat(Join(field_name), "[", index, "]"),
+                       message);
   }
 
   Place Nested(absl::string_view field_name, int index) const {
@@ -105,14 +105,14 @@ class Place {
     return path_.empty() ? std::string(field) : absl::StrCat(path_, ".", field);
   }
   const FieldDescriptor* Field(absl::string_view name) const {
-    return descriptor_ == nullptr ? nullptr
-                                  : descriptor_->FindFieldByName(
-                                        std::string(name));
+    return descriptor_ == nullptr
+               ? nullptr
+               : descriptor_->FindFieldByName(std::string(name));
   }
   absl::Status ErrorAtLine(int line, absl::string_view field,
                            absl::string_view message) const {
-    return absl::InvalidArgumentError(absl::StrCat(
-        context_.name, ":", line + 1, ": ", field, ": ", message));
+    return absl::InvalidArgumentError(
+        absl::StrCat(context_.name, ":", line + 1, ": ", field, ": ", message));
   }
 
   const ManifestContext& context_;
@@ -137,8 +137,9 @@ absl::StatusOr<std::string> Substitute(absl::string_view text, uint32_t index,
   size_t open = out.find('{');
   if (open != std::string::npos) {
     size_t close = out.find('}', open);
-    std::string word = out.substr(
-        open, close == std::string::npos ? std::string::npos : close - open + 1);
+    std::string word =
+        out.substr(open, close == std::string::npos ? std::string::npos
+                                                    : close - open + 1);
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown placeholder '", word, "' (only {i} and {umid} exist)"));
   }
@@ -150,15 +151,17 @@ bool IsKuml(const std::string& vmm) {
 }
 
 absl::Status CheckTemplate(const GuestTemplate& t, const Place& at) {
-  if (t.umid().empty()) return at.Error("umid", "missing (every guest needs one)");
+  if (t.umid().empty())
+    return at.Error("umid", "missing (every guest needs one)");
   uint32_t count = t.count() == 0 ? 1 : t.count();
   if (count > kMaxGuests) {
     return at.Error("count", absl::StrCat(count, " is more than ", kMaxGuests,
                                           " guests per template"));
   }
   if (count > 1 && !absl::StrContains(t.umid(), "{i}")) {
-    return at.Error("umid", absl::StrCat("'", t.umid(), "' has no {i}, so its ",
-                                         count, " guests would share one umid"));
+    return at.Error("umid",
+                    absl::StrCat("'", t.umid(), "' has no {i}, so its ", count,
+                                 " guests would share one umid"));
   }
   if (absl::StrContains(t.umid(), "{umid}")) {
     return at.Error("umid", "the umid can't contain {umid}");
@@ -200,8 +203,8 @@ absl::StatusOr<GuestSpec> ExpandOne(const Manifest& m, const GuestTemplate& t,
   }
   g.argv.push_back(t.vmm().empty() ? context.default_vmm : t.vmm());
   std::vector<std::string> args;
-  for (absl::string_view word :
-       absl::StrSplit(t.cmdline(), absl::ByAnyChar(" \t\n"), absl::SkipEmpty())) {
+  for (absl::string_view word : absl::StrSplit(
+           t.cmdline(), absl::ByAnyChar(" \t\n"), absl::SkipEmpty())) {
     absl::StatusOr<std::string> s = Substitute(word, index, g.umid);
     if (!s.ok()) return at.Error("cmdline", s.status().message());
     args.push_back(*s);
@@ -238,10 +241,9 @@ absl::StatusOr<GuestSpec> ExpandOne(const Manifest& m, const GuestTemplate& t,
   }
   g.argv.insert(g.argv.end(), args.begin(), args.end());
   g.workdir = t.workdir().empty() ? context.base_dir : t.workdir();
-  g.restart = t.restart() != host::RESTART_UNSET ? t.restart()
-              : m.default_restart() != host::RESTART_UNSET
-                  ? m.default_restart()
-                  : host::NEVER;
+  g.restart = t.restart() != host::RESTART_UNSET           ? t.restart()
+              : m.default_restart() != host::RESTART_UNSET ? m.default_restart()
+                                                           : host::NEVER;
   g.limits = limits;
   for (int k = 0; k < t.prepare_size(); ++k) {
     const host::PreparedFile& p = t.prepare(k);
@@ -269,9 +271,9 @@ absl::StatusOr<std::string> MemoryMaxText(absl::string_view value) {
   if (value == "max") return std::string("max");
   absl::StatusOr<uint64_t> bytes = ParseMemSize(value);
   if (!bytes.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", value, "': ", bytes.status().message(),
-        " (a size such as 96M, or max)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", value, "': ", bytes.status().message(),
+                     " (a size such as 96M, or max)"));
   }
   return absl::StrCat(*bytes);
 }
@@ -279,10 +281,10 @@ absl::StatusOr<std::string> MemoryMaxText(absl::string_view value) {
 absl::StatusOr<std::string> CpuMaxText(absl::string_view value) {
   if (value == "max") return std::string("max");
   auto bad = [&] {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", value,
-        "' is not a CPU limit (50% of one CPU, 150% of two, "
-        "\"<quota_us> <period_us>\", or max)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", value,
+                     "' is not a CPU limit (50% of one CPU, 150% of two, "
+                     "\"<quota_us> <period_us>\", or max)"));
   };
   if (absl::ConsumeSuffix(&value, "%")) {
     uint32_t percent = 0;

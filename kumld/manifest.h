@@ -19,8 +19,9 @@
 namespace kuml::kumld {
 
 struct CgroupLimits {
-  std::string memory_max;  // the memory.max text ("100663296", "max"); empty: none
-  std::string cpu_max;     // the cpu.max text ("50000 100000"); empty: none
+  std::string
+      memory_max;       // the memory.max text ("100663296", "max"); empty: none
+  std::string cpu_max;  // the cpu.max text ("50000 100000"); empty: none
   bool empty() const { return memory_max.empty() && cpu_max.empty(); }
 };
 
@@ -44,8 +45,8 @@ struct GuestSpec {
 };
 
 struct ManifestContext {
-  std::string name;      // the file name used in messages
-  std::string base_dir;  // default workdir; relative paths resolve here
+  std::string name;         // the file name used in messages
+  std::string base_dir;     // default workdir; relative paths resolve here
   std::string default_vmm;  // the kuml binary
   // When set, every guest gets uml_dir=<this> unless it names its own, so
   // its <umid>/ directory lands where kumld looks.

@@ -82,9 +82,10 @@ TEST(ManifestTest, MissingUmidPointsAtTheBlock) {
 }
 
 TEST(ManifestTest, DuplicateUmidAcrossTemplates) {
-  EXPECT_EQ(ErrorOf("guest { umid: \"g{i}\" count: 3 }\nguest { umid: \"g2\" }"),
-            "fleet.textproto:2: guest[1].umid: umid 'g2' is used by an "
-            "earlier guest");
+  EXPECT_EQ(
+      ErrorOf("guest { umid: \"g{i}\" count: 3 }\nguest { umid: \"g2\" }"),
+      "fleet.textproto:2: guest[1].umid: umid 'g2' is used by an "
+      "earlier guest");
 }
 
 TEST(ManifestTest, UmidSwitchInCmdlineRefused) {
@@ -124,8 +125,9 @@ TEST(ManifestTest, PrepareNeedsBothPaths) {
 
 TEST(ManifestTest, UnsupportedKumlSwitchRefusedButOtherVmmTakesIt) {
   // eth0= is parsed by kuml but not implemented yet; the real UML has it.
-  EXPECT_THAT(ErrorOf("guest { umid: \"a\" cmdline: \"eth0=tuntap,tap0\" }"),
-              HasSubstr("guest[0].cmdline: not supported yet: eth0=tuntap,tap0"));
+  EXPECT_THAT(
+      ErrorOf("guest { umid: \"a\" cmdline: \"eth0=tuntap,tap0\" }"),
+      HasSubstr("guest[0].cmdline: not supported yet: eth0=tuntap,tap0"));
   EXPECT_TRUE(ParseManifest("guest { umid: \"a\" vmm: \"/usr/bin/linux\" "
                             "cmdline: \"eth0=tuntap,tap0\" }",
                             Context())

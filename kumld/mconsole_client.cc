@@ -31,9 +31,9 @@ uint32_t GetU32(const char* p) {
 
 absl::StatusOr<std::string> EncodeMconsoleRequest(absl::string_view command) {
   if (command.size() >= kMaxData) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "mconsole command is ", command.size(), " characters; at most ",
-        kMaxData - 1, " fit"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("mconsole command is ", command.size(),
+                     " characters; at most ", kMaxData - 1, " fit"));
   }
   std::string out(kHeader + kMaxData, '\0');
   PutU32(out, 0, kMagic);
@@ -61,8 +61,8 @@ absl::StatusOr<MconsoleAnswer> SendMconsoleCommand(
   // uml_mconsole binds "\0<pid>"), unique per socket.
   sockaddr_un self{};
   self.sun_family = AF_UNIX;
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&self),
-           sizeof(sa_family_t)) != 0) {
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&self), sizeof(sa_family_t)) !=
+      0) {
     return ErrnoStatus("bind (autobind) for mconsole replies");
   }
   if (sendto(fd.get(), request->data(), request->size(), 0,
@@ -72,15 +72,15 @@ absl::StatusOr<MconsoleAnswer> SendMconsoleCommand(
   MconsoleAnswer answer;
   absl::Time deadline = absl::Now() + timeout;
   for (;;) {
-    int ms = static_cast<int>(
-        absl::ToInt64Milliseconds(deadline - absl::Now()));
+    int ms =
+        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
     pollfd p{fd.get(), POLLIN, 0};
     int ready = ms > 0 ? poll(&p, 1, ms) : 0;
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "mconsole ", socket_path, ": no (complete) reply to '", command,
-          "' within ", absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrCat("mconsole ", socket_path, ": no (complete) reply to '",
+                       command, "' within ", absl::FormatDuration(timeout)));
     }
     char buf[kHeader + kMaxData];
     ssize_t n = recv(fd.get(), buf, sizeof(buf), 0);

@@ -104,8 +104,8 @@ TEST(MconsoleClientTest, MissingFinalPacketTimesOut) {
   FakeGuest guest;
   std::string got;
   std::thread t = guest.Serve({Packet(0, 1, "part")}, &got);
-  absl::StatusOr<MconsoleAnswer> a = SendMconsoleCommand(
-      guest.path(), "sysrq m", absl::Milliseconds(200));
+  absl::StatusOr<MconsoleAnswer> a =
+      SendMconsoleCommand(guest.path(), "sysrq m", absl::Milliseconds(200));
   t.join();
   EXPECT_EQ(a.status().code(), absl::StatusCode::kDeadlineExceeded);
 }

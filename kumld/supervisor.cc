@@ -188,8 +188,8 @@ void Supervisor::OnExit(pid_t pid, const ExitInfo& exit, absl::Time now) {
   if (now - s.started >= kStableUptime) g->next_backoff = base;
   s.state = host::BACKOFF;
   g->deadline = now + g->next_backoff;
-  g->next_backoff = std::min(g->next_backoff * 2,
-                             absl::Milliseconds(s.spec.backoff_max_ms));
+  g->next_backoff =
+      std::min(g->next_backoff * 2, absl::Milliseconds(s.spec.backoff_max_ms));
 }
 
 void Supervisor::OnReady(const std::string& umid) {
@@ -203,7 +203,8 @@ absl::Time Supervisor::Tick(absl::Time now) {
   absl::Time next = absl::InfiniteFuture();
   for (auto& [umid, g] : guests_) {
     if (g.deadline <= now) {
-      absl::Duration timeout = absl::Milliseconds(g.status.spec.stop_timeout_ms);
+      absl::Duration timeout =
+          absl::Milliseconds(g.status.spec.stop_timeout_ms);
       if (g.status.state == host::BACKOFF) {
         ++g.status.restarts;
         Launch(g, now);

@@ -27,7 +27,9 @@ class FakeOps : public ProcessOps {
     return halt_works ? absl::OkStatus()
                       : absl::UnavailableError("no mconsole");
   }
-  void Forget(const GuestSpec& spec) override { forgotten.push_back(spec.umid); }
+  void Forget(const GuestSpec& spec) override {
+    forgotten.push_back(spec.umid);
+  }
 
   pid_t next_pid = 100;
   bool fail_launch = false;
@@ -181,9 +183,9 @@ TEST_F(SupervisorTest, LaunchFailureIsFailedWithReason) {
 }
 
 TEST_F(SupervisorTest, AdoptedGuestExitIsUnknownAndCountsAsFailure) {
-  ASSERT_TRUE(sup.Adopt(Spec("a", host::ON_FAILURE), 4242,
-                        t0 - absl::Minutes(5), t0)
-                  .ok());
+  ASSERT_TRUE(
+      sup.Adopt(Spec("a", host::ON_FAILURE), 4242, t0 - absl::Minutes(5), t0)
+          .ok());
   EXPECT_EQ(State("a"), host::RUNNING);
   EXPECT_TRUE(sup.Get("a")->adopted);
   ExitInfo unknown;
@@ -196,9 +198,12 @@ TEST_F(SupervisorTest, AdoptedGuestExitIsUnknownAndCountsAsFailure) {
 }
 
 TEST_F(SupervisorTest, AdoptExitedRestartsUnlessStoppedOrNever) {
-  EXPECT_TRUE(sup.AdoptExited(Spec("a", host::ALWAYS), /*was_stopped=*/false, t0).ok());
-  EXPECT_TRUE(sup.AdoptExited(Spec("b", host::ALWAYS), /*was_stopped=*/true, t0).ok());
-  EXPECT_TRUE(sup.AdoptExited(Spec("c", host::NEVER), /*was_stopped=*/false, t0).ok());
+  EXPECT_TRUE(
+      sup.AdoptExited(Spec("a", host::ALWAYS), /*was_stopped=*/false, t0).ok());
+  EXPECT_TRUE(
+      sup.AdoptExited(Spec("b", host::ALWAYS), /*was_stopped=*/true, t0).ok());
+  EXPECT_TRUE(
+      sup.AdoptExited(Spec("c", host::NEVER), /*was_stopped=*/false, t0).ok());
   sup.Tick(t0);
   EXPECT_THAT(ops.launches, ElementsAre("a"));
   EXPECT_EQ(State("b"), host::STOPPED);
