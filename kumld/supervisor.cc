@@ -14,7 +14,7 @@ std::string ExitInfo::Describe() const {
   return absl::StrCat("exit ", code);
 }
 
-absl::Status Supervisor::Add(GuestSpec spec, absl::Time now) {
+absl::StatusOr<Supervisor::Guest*> Supervisor::Insert(GuestSpec spec) {
   if (Has(spec.umid)) {
     return absl::AlreadyExistsError(
         absl::StrCat("guest ", spec.umid, " exists already"));
@@ -22,48 +22,46 @@ absl::Status Supervisor::Add(GuestSpec spec, absl::Time now) {
   Guest& g = guests_[spec.umid];
   g.next_backoff = absl::Milliseconds(spec.backoff_ms);
   g.status.spec = std::move(spec);
-  Launch(g, now);
+  return &g;
+}
+
+absl::Status Supervisor::Add(GuestSpec spec, absl::Time now) {
+  absl::StatusOr<Guest*> g = Insert(std::move(spec));
+  if (!g.ok()) return g.status();
+  Launch(**g, now);
   return absl::OkStatus();
 }
 
 absl::Status Supervisor::Adopt(GuestSpec spec, pid_t pid, absl::Time started,
                                absl::Time now) {
-  if (Has(spec.umid)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("guest ", spec.umid, " exists already"));
-  }
-  Guest& g = guests_[spec.umid];
-  g.next_backoff = absl::Milliseconds(spec.backoff_ms);
-  g.status.spec = std::move(spec);
-  g.status.pid = pid;
-  g.status.started = started;
-  g.status.adopted = true;
+  absl::StatusOr<Guest*> g = Insert(std::move(spec));
+  if (!g.ok()) return g.status();
+  GuestStatus& s = (*g)->status;
+  s.pid = pid;
+  s.started = started;
+  s.adopted = true;
   // Its console may have shown the pattern long ago: an adopted guest that
   // is alive is taken as up.
-  g.status.state = host::RUNNING;
+  s.state = host::RUNNING;
   return absl::OkStatus();
 }
 
 absl::Status Supervisor::AdoptExited(GuestSpec spec, bool was_stopped,
                                      absl::Time now) {
-  if (Has(spec.umid)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("guest ", spec.umid, " exists already"));
-  }
-  Guest& g = guests_[spec.umid];
-  g.next_backoff = absl::Milliseconds(spec.backoff_ms);
-  g.status.spec = std::move(spec);
-  g.status.adopted = true;
+  absl::StatusOr<Guest*> g = Insert(std::move(spec));
+  if (!g.ok()) return g.status();
+  GuestStatus& s = (*g)->status;
+  s.adopted = true;
   ExitInfo unknown;
   unknown.known = false;
-  g.status.last_exit = unknown.Describe();
-  if (was_stopped || g.status.spec.restart == host::NEVER) {
-    g.status.state = host::STOPPED;
+  s.last_exit = unknown.Describe();
+  if (was_stopped || s.spec.restart == host::NEVER) {
+    s.state = host::STOPPED;
   } else {
     // ON_FAILURE counts an unknown exit as a failure: better one restart too
     // many than a guest silently left down.
-    g.status.state = host::BACKOFF;
-    g.deadline = now;
+    s.state = host::BACKOFF;
+    (*g)->deadline = now;
   }
   return absl::OkStatus();
 }

@@ -110,6 +110,8 @@ class Supervisor {
     bool destroy_when_down = false;
   };
 
+  // A new entry for `spec`; AlreadyExists when its umid is taken.
+  absl::StatusOr<Guest*> Insert(GuestSpec spec);
   void Launch(Guest& g, absl::Time now);
   void BeginStop(Guest& g, absl::Time now);
   Guest* Find(const std::string& umid);
