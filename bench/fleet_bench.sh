@@ -44,6 +44,7 @@ EOT
   start=$EPOCHREALTIME
   if ! "$FLEET" --socket="$sock" up --timeout=1800 "$kt/m.textproto" >"$kt/up.out" 2>&1; then
     echo "$label n=$n: FAILED: $(tail -2 "$kt/up.out")"
+    tail -5 "$kt/uml/kumld.d/log/b0.log" 2>/dev/null | sed 's/^/  b0 console| /'
     "$FLEET" --socket="$sock" down >/dev/null 2>&1
     kill "$kpid"; wait "$kpid"; rm -rf "$kt"; return 1
   fi
@@ -78,8 +79,10 @@ inner() {
   shift
   for n in "$@"; do
     case "$what" in
+      # ubd0r=: without a ubd0, kuml (like UML) boots ./root_fs; the
+      # payload never reads its disk, so all share the base read-only.
       payload) fleet_run "kuml idle payload mem=16M" "$n" "$KUML" \
-        "kernel=$PAYLOAD mem=16M" "idle ready" ;;
+        "kernel=$PAYLOAD mem=16M ubd0r=base.img" "idle ready" ;;
       guest) fleet_run "kuml default guest mem=64M" "$n" "$KUML" \
         "kernel=$VMLINUX ubd0={umid}.img mem=64M" "built-in commands" "$BASE_IMG" ;;
     esac
@@ -108,7 +111,7 @@ counts=("$@")
 run_kuml() {  # <payload|guest> counts...: one nested host for all of them
   tests/kvmhost/with-kvm.sh "$here/fleet_bench.sh" --inner "$KUMLD" "$FLEET" \
     "$bin/cli/kuml" "$bin/tests/payloads/idle.bin" "$cache/guest/vmlinux" \
-    "$BASE_IMG" "$@" 2>&1 | grep -v '^kvmhost:'
+    "$BASE_IMG" "$@" 2>&1 | grep --line-buffered -v '^kvmhost:'
 }
 echo "fleet benchmark: $(nproc) host CPUs; kuml in $( [ -c /dev/kvm ] && echo "this host's KVM" || echo "the nested KVM host (TCG)")"
 case "$what" in

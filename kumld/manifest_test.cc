@@ -58,6 +58,15 @@ TEST(ManifestTest, TemplateExpandsWithIndexAndUmid) {
   EXPECT_TRUE(db.limits.empty());
 }
 
+TEST(ManifestTest, PrivateCowPerGuestOverOneBase) {
+  absl::StatusOr<std::vector<GuestSpec>> guests = ParseManifest(
+      "guest { umid: \"w{i}\" count: 2 cmdline: "
+      "\"ubd0=/var/lib/kuml/{umid}.cow,/srv/base.img mem=64M\" }",
+      Context());
+  ASSERT_TRUE(guests.ok()) << guests.status();
+  EXPECT_EQ((*guests)[1].argv[1], "ubd0=/var/lib/kuml/w1.cow,/srv/base.img");
+}
+
 TEST(ManifestTest, SyntaxErrorNamesLine) {
   EXPECT_EQ(ErrorOf("guest {\n  umid: \"a\"\n  cmdlin: \"mem=16M\"\n}\n"),
             "fleet.textproto:3: Message type \"kuml.host.GuestTemplate\" has "
@@ -124,12 +133,12 @@ TEST(ManifestTest, PrepareNeedsBothPaths) {
 }
 
 TEST(ManifestTest, UnsupportedKumlSwitchRefusedButOtherVmmTakesIt) {
-  // eth0= is parsed by kuml but not implemented yet; the real UML has it.
+  // iomem= is parsed by kuml but not implemented; the real UML has it.
   EXPECT_THAT(
-      ErrorOf("guest { umid: \"a\" cmdline: \"eth0=tuntap,tap0\" }"),
-      HasSubstr("guest[0].cmdline: not supported yet: eth0=tuntap,tap0"));
+      ErrorOf("guest { umid: \"a\" cmdline: \"iomem=m0,/dev/null\" }"),
+      HasSubstr("guest[0].cmdline: not supported yet: iomem=m0,/dev/null"));
   EXPECT_TRUE(ParseManifest("guest { umid: \"a\" vmm: \"/usr/bin/linux\" "
-                            "cmdline: \"eth0=tuntap,tap0\" }",
+                            "cmdline: \"iomem=m0,/dev/null\" }",
                             Context())
                   .ok());
 }
