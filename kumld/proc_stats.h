@@ -1,0 +1,29 @@
+// What /proc says about a VMM process: its start time (to tell a reused pid
+// from the process kumld launched) and its memory (PSS, RSS).
+#ifndef KUML_KUMLD_PROC_STATS_H_
+#define KUML_KUMLD_PROC_STATS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace kuml::kumld {
+
+// Field 22 of /proc/<pid>/stat (clock ticks after boot); 0 when the process
+// does not exist.
+uint64_t ProcStartTicks(pid_t pid);
+
+struct ProcMemory {
+  uint64_t pss_bytes = 0;  // /proc/<pid>/smaps_rollup "Pss:"
+  uint64_t rss_bytes = 0;  // "Rss:"
+};
+ProcMemory ReadProcMemory(pid_t pid);
+
+// The pid in a UML-style pid file ("<pid>\n") when that process lives; 0
+// otherwise.
+pid_t LivePidFromFile(const std::string& path);
+
+}  // namespace kuml::kumld
+
+#endif  // KUML_KUMLD_PROC_STATS_H_
