@@ -9,6 +9,7 @@
 // Prints p50 / p99 / max in microseconds.
 #include <grpcpp/grpcpp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 

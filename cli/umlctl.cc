@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "cow/cow_command.h"
+#include "kumld/fleet_command.h"
 #include "mconsole/command_core.h"
 #include "mconsole/umid_dir.h"
 #include "proto/kuml.grpc.pb.h"
@@ -28,6 +29,7 @@ constexpr absl::string_view kUsage =
     "usage: umlctl [--json] [--uml-dir=DIR] <umid|socket> <command> [args...]\n"
     "       umlctl [--json] [--uml-dir=DIR] list\n"
     "       umlctl cow <create|merge|info> ...\n"
+    "       umlctl fleet <up|ls|down|UMID command> ...\n"
     "commands: version halt reboot config remove sysrq help cad stop go log "
     "proc stack\n";
 
@@ -303,6 +305,10 @@ int RunUmlctl(const std::vector<std::string>& all_args, std::ostream& out,
   if (args[0] == "cow") {
     return RunCow(std::vector<std::string>(args.begin() + 1, args.end()), out,
                   err);
+  }
+  if (args[0] == "fleet") {  // kumld's fleets (kumld/fleet_command.h)
+    return kumld::RunFleetCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()), out, err);
   }
   if (args[0] == "list" && args.size() == 1) return List(uml_dir, json, out);
   if (args.size() < 2) {
