@@ -140,9 +140,12 @@ TEST_F(GrpcDoorTest, UsageErrors) {
   EXPECT_EQ(Ctl({}).status, 2);
   EXPECT_EQ(Ctl({"fake"}).status, 2);
   EXPECT_EQ(Ctl({"--bogus", "fake", "version"}).status, 2);
-  CtlRun r = Ctl({"cow", "info", "x"});
-  EXPECT_EQ(r.status, 2);
+  // `umlctl cow` reaches the COW tools: a missing file is an error (1) that
+  // names the command and the file.
+  CtlRun r = Ctl({"cow", "info", "/nonexistent/x.cow"});
+  EXPECT_EQ(r.status, 1);
   EXPECT_THAT(r.err, HasSubstr("cow"));
+  EXPECT_THAT(r.err, HasSubstr("/nonexistent/x.cow"));
 }
 
 }  // namespace
