@@ -142,18 +142,23 @@ int Main(int argc, char** argv) {
     if (!door.ok()) return door.status();
     return std::unique_ptr<mconsole::Door>(std::move(*door));
   };
-  absl::StatusOr<std::unique_ptr<mconsole::MconsoleHost>> mconsole =
+  absl::StatusOr<std::unique_ptr<mconsole::MconsoleHost>> started =
       mconsole::MconsoleHost::Start(std::move(mconsole_options));
-  if (!mconsole.ok()) {
-    Say(std::string(mconsole.status().message()));
-    return kExitVmmError;
-  }
-  if (!spec->quiet) {
-    for (const std::string& m : (*mconsole)->messages()) Say(m);
+  // Like UML, a guest whose mconsole cannot be set up (no writable home for
+  // ~/.uml, say) still boots; it just cannot be steered.
+  std::unique_ptr<mconsole::MconsoleHost> mconsole;
+  if (started.ok()) {
+    mconsole = std::move(*started);
+    if (!spec->quiet) {
+      for (const std::string& m : mconsole->messages()) Say(m);
+    }
+  } else {
+    Say(absl::StrCat("no mconsole for this guest: ",
+                     started.status().message()));
   }
 
   for (int boot = 1;; ++boot) {
-    if ((*mconsole)->halt_requested()) return kExitGuestStopped;
+    if (mconsole && mconsole->halt_requested()) return kExitGuestStopped;
     absl::StatusOr<std::unique_ptr<Machine>> machine =
         Machine::Create(*kvm, flavor, *config);
     if (!machine.ok()) {
@@ -165,9 +170,9 @@ int Main(int argc, char** argv) {
       if (g_stop_signal != 0) return 128 + g_stop_signal;
       g_machine = machine->get();
     }
-    (*mconsole)->BootStarting(machine->get());
+    if (mconsole) mconsole->BootStarting(machine->get());
     MachineStop stop = (*machine)->Run();
-    (*mconsole)->BootEnded(stop);
+    if (mconsole) mconsole->BootEnded(stop);
     {
       absl::MutexLock lock(&g_machine_mu);
       g_machine = nullptr;
