@@ -35,8 +35,12 @@ packages=(
   qemu-system-x86 linux-image-amd64 kmod cpio gzip bc
   uml-utilities user-mode-linux clang busybox-static e2fsprogs
   libslirp-dev libvdeplug-dev libpcap-dev vde2 iproute2 iputils-ping
-  nodejs npm
 )
+# Node.js and npm (for the Node gRPC client test): machines may already carry
+# a Node.js that bundles its own npm (e.g. nodesource's `nodejs`), which
+# conflicts with Debian's `npm` package; ask Debian only for what is absent.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 for script in guest/*.sh tests/kvmhost/*.sh; do
   read -r -a needs <<< "$(sed -n 's/^# needs: //p' "$script" | head -n1)"
   packages+=("${needs[@]}")
