@@ -9,7 +9,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/mconsole_lib.sh"
 require_default_guest
-trap '[ -z "$kuml_pid" ] || kill -9 $kuml_pid 2>/dev/null; rm -rf "$uml_dir"' EXIT
+trap 'stop_stdin_holder; [ -z "$kuml_pid" ] || kill -9 $kuml_pid 2>/dev/null; rm -rf "$uml_dir"' EXIT
 
 disk=$uml_dir/root_fs
 fresh_rootfs "$disk"
@@ -20,7 +20,7 @@ log=$uml_dir/console.log
 kuml_log=$log
 # The guest's shell reads the console: keep its input open (EOF would power
 # the guest off).
-(sleep 100000) | "$kuml_bin" uml_dir="$uml_dir" umid=guest kernel="$guest_kernel" \
+stdin_holder | "$kuml_bin" uml_dir="$uml_dir" umid=guest kernel="$guest_kernel" \
   ubd0="$disk" mem=128M >"$log" 2>&1 &
 kuml_pid=$!
 wait_for 60 "the mconsole socket" test -S "$uml_dir/guest/mconsole"

@@ -63,6 +63,19 @@ expect_eq() {
   [ "$2" = "$3" ] || fail "$1: got '$2', expected '$3'"
 }
 
+# stdin_holder: run as `stdin_holder | kuml ... &` to give kuml a console
+# input that stays open (EOF would power a shell-on-console guest off) until
+# wait_exit or the EXIT trap calls stop_stdin_holder.
+stdin_holder() {
+  echo "$BASHPID" >"$uml_dir/stdin-holder.pid"
+  exec sleep 100000 2>/dev/null
+}
+stop_stdin_holder() {
+  [ -f "$uml_dir/stdin-holder.pid" ] || return 0
+  kill "$(cat "$uml_dir/stdin-holder.pid")" 2>/dev/null
+  rm -f "$uml_dir/stdin-holder.pid"
+}
+
 # wait_exit <seconds>: waits for kuml to end; sets $kuml_status.
 wait_exit() {
   local end=$(( $(date +%s) + $1 ))
@@ -70,6 +83,9 @@ wait_exit() {
     [ "$(date +%s)" -lt "$end" ] || { kill -9 "$kuml_pid"; fail "kuml did not exit within $1 s"; }
     sleep 0.2
   done
+  # bash's `wait <pid>` waits for the pid's whole pipeline job: end the
+  # stdin holder first or this waits for it (100000 s; seen as a hang).
+  stop_stdin_holder
   wait "$kuml_pid"
   kuml_status=$?
 }
