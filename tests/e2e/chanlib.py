@@ -59,8 +59,10 @@ class Stream:
             os.write(self.fd, b)
 
 
-def disk():
-    path = os.path.join(TMP, "disk.img")
+def disk(name="disk.img"):
+    # One file per guest: a second kuml on a writable image is refused
+    # (UML's host lock), and truncating a running guest's disk is no help.
+    path = os.path.join(TMP, name)
     with open(path, "wb") as f:
         f.truncate(1 << 20)
     return path
@@ -74,9 +76,9 @@ def free_port():
     return port
 
 
-def start_kuml(args, pass_fds=()):
+def start_kuml(args, pass_fds=(), disk_name="disk.img"):
     """kuml with con0 on pipes; returns (process, con0 stream, stderr stream)."""
-    cmd = [KUML, "ubd0=" + disk(), "con0=fd:0,fd:1"] + args
+    cmd = [KUML, "ubd0=" + disk(disk_name), "con0=fd:0,fd:1"] + args
     print("running: " + " ".join(cmd), flush=True)
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, pass_fds=pass_fds)

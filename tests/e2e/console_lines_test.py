@@ -23,8 +23,8 @@ from chanlib import (GREETING, RUNFILES, Stream, connect, fail, free_port,  # no
 PAYLOAD = os.path.join(RUNFILES, "tests/payloads/console_echo.bin")
 
 
-def start_kuml(args, pass_fds=()):
-    return start(["kernel=" + PAYLOAD] + args, pass_fds)
+def start_kuml(args, pass_fds=(), disk_name="disk.img"):
+    return start(["kernel=" + PAYLOAD] + args, pass_fds, disk_name)
 
 
 def all_channels():
@@ -115,7 +115,7 @@ def serial_pair():
     if not m:
         fail("no announcement for ssl1: %r" % a_err.data)
     path = m.group(1).decode()
-    b, b_con0, b_err = start_kuml(["ssl1=tty:" + path])
+    b, b_con0, b_err = start_kuml(["ssl1=tty:" + path], disk_name="disk-b.img")
     a_con0.expect("console payload: 1 ports: ssl1\n")
     b_con0.expect("console payload: 1 ports: ssl1\n")
     # Each guest's "ready" crossed the line to the other.
