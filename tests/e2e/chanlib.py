@@ -15,7 +15,13 @@ TMP = os.environ.get("TEST_TMPDIR") or tempfile.mkdtemp()
 TIMEOUT = 240  # guests run emulated in the nested KVM host: slow exits
 
 
+_streams = []  # every Stream made, shown when a test fails
+
+
 def fail(msg):
+    for s in _streams:
+        print("--- %s (last 3000 bytes):\n%s" % (
+            s.name, s.data[-3000:].decode(errors="replace")), file=sys.stderr)
     print("FAIL: " + msg, file=sys.stderr)
     sys.exit(1)
 
@@ -25,6 +31,7 @@ class Stream:
 
     def __init__(self, name, fd=None, sock=None):
         self.name, self.fd, self.sock, self.data = name, fd, sock, b""
+        _streams.append(self)
 
     def fileno(self):
         return self.sock.fileno() if self.sock else self.fd
