@@ -97,7 +97,19 @@ case "$ctl_out" in "pay	$kuml_pid	$uml_dir/pay/grpc") ;; *) fail "umlctl list: '
 starts=$(grep -c "counter: start" "$log")
 mc pay reboot
 expect_eq "reboot" "$mc_out" "OK "
-wait_for 120 "the payload after reboot" test "$(grep -c "counter: start" "$log")" -gt "$starts"
+# On a timeout, say which half went missing: the stop (no "rebooting") or
+# the second boot's first line.
+reboot_seen() {
+  [ "$(grep -c "counter: start" "$log")" -gt "$starts" ] && return 0
+  [ "$(date +%s)" -lt "$reboot_deadline" ] && return 1
+  echo >&8 "after the reboot request: $(grep -c "rebooting the guest" "$log") 'rebooting' lines;" \
+    "start/reboot lines: $(grep -n "rebooting\|counter: start" "$log" | tr '\n' ' ')"
+  reboot_deadline=$((reboot_deadline + 100000))  # say it once
+  return 1
+}
+reboot_deadline=$(( $(date +%s) + 115 ))
+exec 8>&2  # wait_for silences its command
+wait_for 120 "the payload after reboot" reboot_seen
 kill -0 "$kuml_pid" || fail "kuml exited on reboot"
 
 mc pay halt
