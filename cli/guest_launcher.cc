@@ -21,10 +21,6 @@ std::string DefaultKernelPath() {
   return cache + "/guest/vmlinux";
 }
 
-namespace {
-
-// Opens a disk once for the whole kuml process (locks, COW state), printing
-// UML's notices ("Creating ... as COW file for ...") unless `quiet`.
 absl::StatusOr<DiskConfig> OpenDisk(int index, const UbdSpec& ubd,
                                     const MachineSpec& spec) {
   UbdOpenOptions options;
@@ -54,8 +50,6 @@ absl::StatusOr<DiskConfig> OpenDisk(int index, const UbdSpec& ubd,
   disk.backend = *std::move(backend);
   return disk;
 }
-
-}  // namespace
 
 absl::StatusOr<MachineConfig> BuildMachineConfig(const MachineSpec& spec,
                                                  Channel* console) {

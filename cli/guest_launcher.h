@@ -26,6 +26,12 @@ enum ExitStatus {
 // kernel ./setup.sh built (${KUML_CACHE:-~/.cache/kuml}/guest/vmlinux).
 std::string DefaultKernelPath();
 
+// Opens ubd<index> once for the whole kuml process (host locks, COW state),
+// printing UML's notices ("Creating ... as COW file for ...") unless quiet.
+// Boot disks and mconsole's hot-plugged ones alike.
+absl::StatusOr<DiskConfig> OpenDisk(int index, const UbdSpec& ubd,
+                                    const MachineSpec& spec);
+
 // The machine for `spec` in VMM terms. `console` is the host side of ttyS0
 // (owned by the caller; may be null).
 absl::StatusOr<MachineConfig> BuildMachineConfig(const MachineSpec& spec,

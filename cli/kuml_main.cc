@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "cli/agent_link.h"
 #include "cli/guest_launcher.h"
 #include "cli/line_channels.h"
 #include "cli/net_devices.h"
@@ -51,6 +52,12 @@ void SignalThread(sigset_t set) {
 }
 
 void Say(const std::string& s) { std::cerr << "kuml: " << s << "\r\n"; }
+
+// How long an mconsole command may wait for the guest agent's answer (one
+// that has its port open; without one a command fails at once).
+constexpr absl::Duration kAgentCallLimit = absl::Seconds(10);
+// Empty virtio-mmio slots announced at boot for `config ubd<n>=`.
+constexpr uint32_t kSpareVirtioSlots = 4;
 
 int Main(int argc, char** argv) {
   BootTracePoint("main");
@@ -116,6 +123,14 @@ int Main(int argc, char** argv) {
     return kExitVmmError;
   }
   config->kernel_args = GuestKernelArgs(*spec);
+  // The guest agent's port (mconsole log/proc/stack/cad, hot-plug), made
+  // anew for each boot; see cli/agent_link.h. And a few empty virtio-mmio
+  // slots for `config ubd<n>=`.
+  AgentLink agent(kAgentCallLimit);
+  (*lines)->AddServicePort(kAgentPortName, [&agent](EventLoop* loop) {
+    return agent.NewBoot(loop);
+  });
+  config->spare_virtio_slots = kSpareVirtioSlots;
   if (auto console_device = (*lines)->ConsoleDevice()) {
     config->virtio_devices.push_back(*console_device);
   }
@@ -134,6 +149,10 @@ int Main(int argc, char** argv) {
   mconsole::MconsoleHostOptions mconsole_options;
   mconsole_options.spec = *spec;
   mconsole_options.kernel_path = config->kernel_path;
+  mconsole_options.agent = &agent;
+  mconsole_options.open_disk = [&spec](int index, const UbdSpec& ubd) {
+    return OpenDisk(index, ubd, *spec);
+  };
   mconsole_options.grpc_door = [](const std::string& path,
                                   mconsole::CommandCore* core)
       -> absl::StatusOr<std::unique_ptr<mconsole::Door>> {

@@ -163,11 +163,16 @@ absl::StatusOr<std::unique_ptr<LineChannels>> LineChannels::Open(
   return lines;
 }
 
+void LineChannels::AddServicePort(std::string name, PortHandlerFactory make) {
+  service_ports_.emplace_back(std::move(name), std::move(make));
+}
+
 std::optional<VirtioDeviceFactory> LineChannels::ConsoleDevice() const {
-  if (ports_.empty()) return std::nullopt;
+  if (ports_.empty() && service_ports_.empty()) return std::nullopt;
   std::vector<GuestPort> ports = ports_;
+  auto service_ports = service_ports_;
   return VirtioDeviceFactory(
-      [ports](const VirtioDeviceContext& context)
+      [ports, service_ports](const VirtioDeviceContext& context)
           -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
         std::vector<VirtioConsole::PortConfig> configs;
         for (const GuestPort& port : ports) {
@@ -176,6 +181,15 @@ std::optional<VirtioDeviceFactory> LineChannels::ConsoleDevice() const {
           config.console = port.console;
           config.handler =
               std::make_shared<ConsoleChannelPort>(context.loop, port.channel);
+          configs.push_back(std::move(config));
+        }
+        for (const auto& [name, make] : service_ports) {
+          absl::StatusOr<std::shared_ptr<ConsolePortHandler>> handler =
+              make(context.loop);
+          if (!handler.ok()) return handler.status();
+          VirtioConsole::PortConfig config;
+          config.name = name;
+          config.handler = *std::move(handler);
           configs.push_back(std::move(config));
         }
         return std::unique_ptr<VirtioDevice>(

@@ -25,7 +25,10 @@
 // Every port carries its line's name ("con1", "ssl0") in
 // /sys/class/virtio-ports/vport<D>p<P>/name, so the guest can find (and
 // udev/mdev link as /dev/virtio-ports/<name>) each line. `none` lines have
-// no port; when only con0 exists there is no virtio-console device at all.
+// no port. kuml's own ports (AddServicePort: the guest agent's
+// "org.kuml.agent") come after every line's, so they never shift the
+// lines' port numbers; with neither lines nor service ports there is no
+// virtio-console device at all.
 #ifndef KUML_CLI_LINE_CHANNELS_H_
 #define KUML_CLI_LINE_CHANNELS_H_
 
@@ -40,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "devices/chan/channel.h"
 #include "devices/chan/port_channel.h"
+#include "devices/virtio/console_device.h"
 #include "frontend/machine_spec.h"
 #include "vmm/machine.h"
 
@@ -66,6 +70,13 @@ class LineChannels {
   // channels; this object must outlive every machine using it.
   std::optional<VirtioDeviceFactory> ConsoleDevice() const;
 
+  // A plain port of kuml's own, after the lines' ports, whose host side is
+  // made anew for each boot by `make` (called with that machine's loop).
+  using PortHandlerFactory =
+      std::function<absl::StatusOr<std::shared_ptr<ConsolePortHandler>>(
+          EventLoop*)>;
+  void AddServicePort(std::string name, PortHandlerFactory make);
+
   // What the guest sees for each configured line, in port order (tests,
   // docs): "con1" -> console port, "ssl0" -> plain port.
   struct GuestPort {
@@ -83,6 +94,7 @@ class LineChannels {
   PortChannel* con0_port_ = nullptr;
   std::vector<std::unique_ptr<Channel>> channels_;  // owners for ports_
   std::vector<GuestPort> ports_;
+  std::vector<std::pair<std::string, PortHandlerFactory>> service_ports_;
 };
 
 // How many console ports get hvc ttys (Linux's HVC_ALLOC_TTY_ADAPTERS).

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace kuml::mconsole {
 
@@ -19,6 +20,12 @@ class AgentClient {
   // agent's own failures come back as errors whose message is its text.
   // Unavailable when no agent answers (none in the guest, or not started).
   virtual absl::StatusOr<std::string> Call(absl::string_view request) = 0;
+  // The same with its own time limit (hot-plug's bind waits for the guest
+  // kernel to probe a disk); by default the client's usual one.
+  virtual absl::StatusOr<std::string> CallWithin(absl::string_view request,
+                                                 absl::Duration timeout) {
+    return Call(request);
+  }
 };
 
 }  // namespace kuml::mconsole

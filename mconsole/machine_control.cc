@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "devices/virtio/block_device.h"
 #include "frontend/line_switch.h"
 #include "frontend/parse_util.h"
 #include "frontend/ubd_switch.h"
@@ -73,11 +74,14 @@ MachineControl::MachineControl(MachineControlOptions options)
 void MachineControl::Attach(Machine* machine) {
   absl::MutexLock lock(&mu_);
   machine_ = machine;
+  ++boot_;
 }
 
 void MachineControl::Detach() {
   absl::MutexLock lock(&mu_);
   machine_ = nullptr;
+  // The disks go with the machine (it holds their backends).
+  hot_disks_.clear();
 }
 
 bool MachineControl::halt_requested() {
@@ -123,9 +127,16 @@ Reply MachineControl::ConfigQuery(DeviceKind kind, absl::string_view unit) {
         return Reply::Error(absl::StatusCode::kOutOfRange,
                             "ubd_get_config: device number out of range");
       }
+      UbdSpec disk;
       auto it = spec.disks.find(n);
-      if (it == spec.disks.end()) return Reply::Ok();
-      const UbdSpec& disk = it->second;
+      if (it != spec.disks.end()) {
+        disk = it->second;
+      } else {
+        absl::MutexLock lock(&mu_);
+        auto hot = hot_disks_.find(n);
+        if (hot == hot_disks_.end()) return Reply::Ok();
+        disk = hot->second.ubd;
+      }
       std::string file = disk.file.empty() ? kDefaultRootFs : disk.file;
       if (!disk.backing_file.empty()) {
         return Reply::Ok(absl::StrCat(file, ",", disk.backing_file));
@@ -181,7 +192,13 @@ Reply MachineControl::ConfigAdd(DeviceKind kind,
         return Reply::Errno(EINVAL, absl::StatusCode::kInvalidArgument,
                             "ubd=sync can only be given at boot");
       }
-      if (spec.disks.count(ubd->index) != 0) {
+      absl::MutexLock hotplug(&hotplug_mu_);
+      bool hot_configured;
+      {
+        absl::MutexLock lock(&mu_);
+        hot_configured = hot_disks_.count(ubd->index) != 0;
+      }
+      if (spec.disks.count(ubd->index) != 0 || hot_configured) {
         return Reply::Errno(EBUSY, absl::StatusCode::kAlreadyExists,
                             "Device is already configured");
       }
@@ -190,9 +207,7 @@ Reply MachineControl::ConfigAdd(DeviceKind kind,
         return Reply::Errno(ENOENT, absl::StatusCode::kNotFound,
                             "Couldn't determine size of device's file");
       }
-      return Reply::Error(absl::StatusCode::kUnimplemented,
-                          "kuml cannot add disks to a running guest yet "
-                          "(see mconsole/README.md)");
+      return HotAddDisk(ubd->index, ubd->spec);
     }
     case DeviceKind::kCon:
     case DeviceKind::kSsl: {
@@ -226,10 +241,7 @@ Reply MachineControl::Remove(DeviceKind kind, int n) {
   const MachineSpec& spec = options_.spec;
   switch (kind) {
     case DeviceKind::kUbd:
-      if (spec.disks.count(n) == 0) {
-        return Reply::Errno(ENODEV, absl::StatusCode::kNotFound,
-                            "Device doesn't exist");
-      }
+      if (spec.disks.count(n) == 0) return HotRemoveDisk(n);
       // A boot disk is announced on the kernel command line and bound for
       // the guest's whole life: treat it as open.
       return Reply::Errno(EBUSY, absl::StatusCode::kFailedPrecondition,
@@ -309,8 +321,105 @@ absl::StatusOr<std::string> MachineControl::Sysrq(char key) {
   return CleanConsoleText(capture->text);
 }
 
-absl::StatusOr<std::string> MachineControl::CallAgent(
-    absl::string_view command, absl::string_view request) {
+Reply MachineControl::HotAddDisk(int index, const UbdSpec& ubd) {
+  if (!options_.open_disk) {
+    return Reply::Error(absl::StatusCode::kUnimplemented,
+                        "kuml cannot add disks to this guest");
+  }
+  // The agent first: without one nothing is opened (or created: a COW file).
+  absl::StatusOr<std::string> ping = CallAgent("config", "ping");
+  if (!ping.ok()) {
+    return Reply::Error(ping.status().code(),
+                        std::string(ping.status().message()));
+  }
+  absl::StatusOr<DiskConfig> disk = options_.open_disk(index, ubd);
+  if (!disk.ok()) {
+    int err = absl::IsNotFound(disk.status())           ? ENOENT
+              : absl::IsPermissionDenied(disk.status()) ? EACCES
+                                                        : EIO;
+    return Reply::Errno(err, disk.status().code(),
+                        std::string(disk.status().message()));
+  }
+  // The guest can tell its hot-plugged disks by their serial
+  // (/sys/block/vdX/serial), since Linux names them by probe order.
+  std::string serial =
+      disk->serial.empty() ? absl::StrCat("ubd", index) : disk->serial;
+  uint64_t boot;
+  absl::StatusOr<uint32_t> slot;
+  {
+    absl::MutexLock lock(&mu_);
+    if (machine_ == nullptr)
+      return Reply::Error(absl::StatusCode::kUnavailable,
+                          std::string(kBetweenBoots));
+    boot = boot_;
+    slot = machine_->PlugVirtio(
+        std::make_unique<VirtioBlock>(disk->backend, serial), disk->backend);
+  }
+  if (!slot.ok()) {
+    return Reply::Errno(absl::IsResourceExhausted(slot.status()) ? ENOSPC : EIO,
+                        slot.status().code(),
+                        std::string(slot.status().message()));
+  }
+  const std::string device = absl::StrCat("virtio-mmio.", *slot);
+  absl::StatusOr<std::string> bound = CallAgent(
+      "config", absl::StrCat("bind ", device), options_.hotplug_limit);
+  absl::MutexLock lock(&mu_);
+  if (boot_ != boot || machine_ == nullptr) {
+    return Reply::Error(absl::StatusCode::kAborted,
+                        "The guest rebooted while the disk was being added");
+  }
+  if (!bound.ok()) {
+    // Whatever the guest did, the disk is not ours to keep.
+    (void)machine_->UnplugVirtio(*slot);
+    return Reply::Error(bound.status().code(),
+                        absl::StrCat("The guest did not take the disk: ",
+                                     bound.status().message()));
+  }
+  hot_disks_[index] = HotDisk{ubd, *slot};
+  return Reply::Ok();
+}
+
+Reply MachineControl::HotRemoveDisk(int index) {
+  absl::MutexLock hotplug(&hotplug_mu_);
+  uint32_t slot;
+  uint64_t boot;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = hot_disks_.find(index);
+    if (it == hot_disks_.end()) {
+      return Reply::Errno(ENODEV, absl::StatusCode::kNotFound,
+                          "Device doesn't exist");
+    }
+    slot = it->second.slot;
+    boot = boot_;
+  }
+  // The agent refuses while the disk is mounted (UML: the device is open).
+  absl::StatusOr<std::string> unbound =
+      CallAgent("remove", absl::StrCat("unbind virtio-mmio.", slot),
+                options_.hotplug_limit);
+  if (!unbound.ok()) {
+    if (unbound.status().message() == "Device is currently open") {
+      return Reply::Errno(EBUSY, absl::StatusCode::kFailedPrecondition,
+                          "Device is currently open");
+    }
+    return Reply::Error(unbound.status().code(),
+                        std::string(unbound.status().message()));
+  }
+  absl::MutexLock lock(&mu_);
+  if (boot_ != boot || machine_ == nullptr) {
+    return Reply::Ok();  // gone with the boot it was plugged into
+  }
+  hot_disks_.erase(index);
+  absl::Status emptied = machine_->UnplugVirtio(slot);
+  if (!emptied.ok()) {
+    return Reply::Error(emptied.code(), std::string(emptied.message()));
+  }
+  return Reply::Ok();
+}
+
+absl::StatusOr<std::string> MachineControl::CallAgent(absl::string_view command,
+                                                      absl::string_view request,
+                                                      absl::Duration timeout) {
   if (options_.agent == nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat("The guest has no kuml agent, which '", command,
@@ -323,6 +432,9 @@ absl::StatusOr<std::string> MachineControl::CallAgent(
           absl::StrCat("The guest is stopped: its agent cannot answer '",
                        command, "' until 'go'"));
     }
+  }
+  if (timeout > absl::ZeroDuration()) {
+    return options_.agent->CallWithin(request, timeout);
   }
   return options_.agent->Call(request);
 }

@@ -11,12 +11,19 @@
 //   stop/go      Machine::Pause() / Resume()
 //   sysrq        a BREAK plus the key on ttyS0, the console output captured
 //                until it has been quiet for a moment
-//   config/remove  queries from the command line (MachineSpec); hot-plug
-//                through the agent (see README.md)
+//   config/remove  queries from the command line (MachineSpec) and the
+//                disks hot-plugged since; `config ubd<n>=<file>` plugs a
+//                virtio-blk into a spare virtio-mmio slot
+//                (Machine::PlugVirtio) and has the agent bind it, `remove`
+//                has the agent unbind it (refused while mounted) and empties
+//                the slot. Hot-plugged disks end with their boot: a reboot
+//                starts from the command line again (UML re-execs itself
+//                with its original arguments).
 //   log proc stack cad  through the guest agent
 #ifndef KUML_MCONSOLE_MACHINE_CONTROL_H_
 #define KUML_MCONSOLE_MACHINE_CONTROL_H_
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -34,6 +41,13 @@ struct MachineControlOptions {
   MachineSpec spec;  // the command line, for config queries
   // Not owned; may be null (a guest without the agent).
   AgentClient* agent = nullptr;
+  // Opens a hot-plugged disk the way the command line's disks are opened
+  // (locks, COW, UML's notices); empty: no hot-plug.
+  std::function<absl::StatusOr<DiskConfig>(int index, const UbdSpec& ubd)>
+      open_disk;
+  // How long the agent may take to bind or unbind a hot-plugged disk (the
+  // guest kernel probes it).
+  absl::Duration hotplug_limit = absl::Seconds(30);
   // sysrq: how long the console must stay quiet before the answer is
   // complete, and the most to wait for it at all.
   absl::Duration sysrq_quiet = absl::Milliseconds(400);
@@ -65,13 +79,27 @@ class MachineControl : public GuestControl {
   absl::StatusOr<std::string> Stack(int pid) override;
 
  private:
-  absl::StatusOr<std::string> CallAgent(absl::string_view command,
-                                        absl::string_view request);
+  absl::StatusOr<std::string> CallAgent(
+      absl::string_view command, absl::string_view request,
+      absl::Duration timeout = absl::ZeroDuration());
+  Reply HotAddDisk(int index, const UbdSpec& ubd);
+  Reply HotRemoveDisk(int index);
+
+  // A disk added by `config ubd<n>=` during this boot.
+  struct HotDisk {
+    UbdSpec ubd;
+    uint32_t slot = 0;  // virtio-mmio.<slot> in the guest
+  };
 
   MachineControlOptions options_;
   absl::Mutex mu_;
   Machine* machine_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool halt_requested_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t boot_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by Attach()
+  std::map<int, HotDisk> hot_disks_ ABSL_GUARDED_BY(mu_);
+  // One config/remove of a disk at a time (they wait for the agent without
+  // mu_, which halt/stop/go need).
+  absl::Mutex hotplug_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // One sysrq at a time (they share the console tap).
   absl::Mutex sysrq_mu_;
 };

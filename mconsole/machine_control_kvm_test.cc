@@ -9,10 +9,13 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "devices/block/raw_file_backend.h"
+#include "devices/virtio/block_device.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mconsole/command_core.h"
@@ -36,6 +39,7 @@ class MachineControlKvmTest : public ::testing::Test {
     ASSERT_TRUE(kvm.ok()) << kvm.status();
     MachineConfig config;
     config.kernel_path = PayloadPath("counter");
+    config.spare_virtio_slots = 2;
     auto machine = Machine::Create(*kvm, DetectKvmFlavor(), config);
     ASSERT_TRUE(machine.ok()) << machine.status();
     machine_ = std::move(*machine);
@@ -120,6 +124,59 @@ TEST_F(MachineControlKvmTest, SysrqIsABreakAndAKeyOnTheSerialLine) {
   Reply r = Run("sysrq h");
   ASSERT_EQ(r.err, 0) << r.text;
   EXPECT_THAT(r.text, HasSubstr("counter: break then 'h'"));
+}
+
+// Machine::PlugVirtio/UnplugVirtio on a running machine: the spare slots
+// announced at boot fill and empty (the payload never looks at them, so
+// this is the VMM's side; the guest's is mconsole_guest_test's hot-plug).
+TEST_F(MachineControlKvmTest, SpareSlotsFillAndEmptyWhileTheGuestRuns) {
+  EXPECT_THAT(
+      machine_->kernel_cmdline(),
+      HasSubstr(absl::StrCat("virtio_mmio.device=4K@0x",
+                             absl::Hex(Machine::kVirtioMmioBase + 0x1000), ":",
+                             Machine::kFirstVirtioIrq + 1)));
+  const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/hot.img");
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fclose(f);
+  ASSERT_EQ(::truncate(path.c_str(), 1 << 20), 0);
+  auto disk = [&]() -> std::pair<std::unique_ptr<VirtioDevice>,
+                                 std::shared_ptr<BlockBackend>> {
+    auto raw = RawFileBackend::Open(path, /*read_only=*/false);
+    EXPECT_TRUE(raw.ok()) << raw.status();
+    std::shared_ptr<BlockBackend> backend = std::move(*raw);
+    return {std::make_unique<VirtioBlock>(backend, "hot"), backend};
+  };
+  auto [d0, b0] = disk();
+  absl::StatusOr<uint32_t> s0 = machine_->PlugVirtio(std::move(d0), b0);
+  ASSERT_TRUE(s0.ok()) << s0.status();
+  EXPECT_EQ(*s0, 0u);  // no boot devices: the spares are slots 0 and 1
+  auto [d1, b1] = disk();
+  absl::StatusOr<uint32_t> s1 = machine_->PlugVirtio(std::move(d1), b1);
+  ASSERT_TRUE(s1.ok()) << s1.status();
+  EXPECT_EQ(*s1, 1u);
+  auto [d2, b2] = disk();
+  EXPECT_TRUE(absl::IsResourceExhausted(
+      machine_->PlugVirtio(std::move(d2), b2).status()));
+  // stop flushes hot-plugged disks too.
+  ASSERT_EQ(Run("stop").err, 0);
+  ASSERT_EQ(Run("go").err, 0);
+  EXPECT_TRUE(machine_->UnplugVirtio(0).ok());
+  EXPECT_TRUE(absl::IsNotFound(machine_->UnplugVirtio(0)));
+  EXPECT_TRUE(absl::IsNotFound(machine_->UnplugVirtio(7)));
+  EXPECT_EQ(b0.use_count(), 1) << "the machine still holds the backend";
+  auto [d3, b3] = disk();
+  absl::StatusOr<uint32_t> again = machine_->PlugVirtio(std::move(d3), b3);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, 0u);
+  const uint32_t before = Counter();
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_GT(Counter(), before) << "the guest stopped counting";
+  // A stopping machine takes nothing.
+  machine_->RequestStop(StopReason::kHalt, "test over");
+  runner_.join();
+  auto [d4, b4] = disk();
+  EXPECT_FALSE(machine_->PlugVirtio(std::move(d4), b4).ok());
 }
 
 TEST_F(MachineControlKvmTest, HaltEndsTheMachine) {

@@ -37,6 +37,9 @@ struct MconsoleHostOptions {
   MachineSpec spec;
   std::string kernel_path;
   AgentClient* agent = nullptr;  // not owned; may be null
+  // Opens a disk for `config ubd<n>=` (MachineControlOptions::open_disk).
+  std::function<absl::StatusOr<DiskConfig>(int index, const UbdSpec& ubd)>
+      open_disk;
   DoorFactory grpc_door;         // may be empty: no gRPC socket
 };
 

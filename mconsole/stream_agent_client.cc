@@ -70,8 +70,8 @@ absl::Status StreamAgentClient::WriteFull(const std::string& bytes,
     if (!s.ok()) return s;
     // send() with MSG_NOSIGNAL where the stream is a socket: a vanished
     // agent must be an error here, not a SIGPIPE for the whole VMM.
-    ssize_t put = ::send(fd_, bytes.data() + done, bytes.size() - done,
-                         MSG_NOSIGNAL);
+    ssize_t put =
+        ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
     if (put < 0 && errno == ENOTSOCK) {
       put = ::write(fd_, bytes.data() + done, bytes.size() - done);
     }
@@ -83,12 +83,17 @@ absl::Status StreamAgentClient::WriteFull(const std::string& bytes,
 }
 
 absl::StatusOr<std::string> StreamAgentClient::Call(absl::string_view request) {
+  return CallWithin(request, timeout_);
+}
+
+absl::StatusOr<std::string> StreamAgentClient::CallWithin(
+    absl::string_view request, absl::Duration timeout) {
   if (request.size() > kMaxAgentRequest) {
     return absl::InvalidArgumentError("Request too large for the kuml agent");
   }
   absl::MutexLock lock(&mu_);
   const uint32_t seq = next_seq_++;
-  const absl::Time deadline = absl::Now() + timeout_;
+  const absl::Time deadline = absl::Now() + timeout;
   absl::Status s = WriteFull(EncodeAgentRequest(seq, request), deadline);
   if (!s.ok()) return s;
   for (;;) {

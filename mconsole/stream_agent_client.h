@@ -32,6 +32,8 @@ class StreamAgentClient : public AgentClient {
       : fd_(fd), timeout_(timeout) {}
 
   absl::StatusOr<std::string> Call(absl::string_view request) override;
+  absl::StatusOr<std::string> CallWithin(absl::string_view request,
+                                         absl::Duration timeout) override;
 
  private:
   // Reads exactly n bytes before `deadline`.

@@ -104,6 +104,12 @@ absl::Status Machine::Init(const Kvm& kvm) {
     s = AddVirtioDevice(std::move(*device), cmdline);
     if (!s.ok()) return s;
   }
+  while (virtio_.size() < kMaxVirtioDevices &&
+         virtio_.size() < config_.disks.size() + config_.virtio_devices.size() +
+                              config_.spare_virtio_slots) {
+    s = AddSpareSlot(cmdline);
+    if (!s.ok()) return s;
+  }
   cmdline.insert(cmdline.end(), config_.kernel_args.begin(),
                  config_.kernel_args.end());
   kernel_cmdline_ = absl::StrJoin(cmdline, " ");
@@ -198,8 +204,7 @@ absl::Status Machine::AddDisk(const DiskConfig& disk,
       std::make_unique<VirtioBlock>(std::move(backend), disk.serial), cmdline);
 }
 
-absl::Status Machine::AddVirtioDevice(std::unique_ptr<VirtioDevice> device,
-                                      std::vector<std::string>& cmdline) {
+absl::StatusOr<std::unique_ptr<Machine::VirtioSlot>> Machine::NewSlot() {
   auto slot = std::make_unique<VirtioSlot>();
   uint32_t index = virtio_.size();
   slot->base = kVirtioMmioBase + index * MmioTransport::kWindowBytes;
@@ -208,6 +213,27 @@ absl::Status Machine::AddVirtioDevice(std::unique_ptr<VirtioDevice> device,
       IrqFdLine::Create(&vm_, slot->irq);
   if (!irq.ok()) return irq.status();
   slot->irq_line = std::move(*irq);
+  return slot;
+}
+
+absl::Status Machine::AddSpareSlot(std::vector<std::string>& cmdline) {
+  absl::StatusOr<std::unique_ptr<VirtioSlot>> slot = NewSlot();
+  if (!slot.ok()) return slot.status();
+  (*slot)->hot = std::make_unique<MmioHotSlot>();
+  absl::Status s = mmio_.Register((*slot)->base, MmioTransport::kWindowBytes,
+                                  (*slot)->hot.get());
+  if (!s.ok()) return s;
+  cmdline.push_back(VirtioMmioCmdline(
+      (*slot)->base, MmioTransport::kWindowBytes, (*slot)->irq));
+  virtio_.push_back(std::move(*slot));
+  return absl::OkStatus();
+}
+
+absl::Status Machine::AddVirtioDevice(std::unique_ptr<VirtioDevice> device,
+                                      std::vector<std::string>& cmdline) {
+  absl::StatusOr<std::unique_ptr<VirtioSlot>> new_slot = NewSlot();
+  if (!new_slot.ok()) return new_slot.status();
+  std::unique_ptr<VirtioSlot> slot = std::move(*new_slot);
   slot->transport = std::make_unique<MmioTransport>(
       std::move(device), memory_.get(), slot->irq_line.get());
   absl::Status s = mmio_.Register(slot->base, MmioTransport::kWindowBytes,
@@ -247,6 +273,113 @@ absl::Status Machine::WatchNotifications(VirtioSlot& slot) {
     slot.notify.push_back(std::move(fd));
   }
   return absl::OkStatus();
+}
+
+void Machine::UnwatchNotifications(VirtioSlot& slot) {
+  for (size_t q = 0; q < slot.notify.size(); ++q) {
+    if (!slot.notify[q].valid()) continue;
+    loop_->Remove(slot.notify[q].get());
+    (void)vm_.RemoveIoEventFd(slot.notify[q].get(),
+                              slot.base + MmioTransport::kQueueNotifyOffset, 4,
+                              /*pio=*/false, /*datamatch=*/q);
+  }
+  slot.notify.clear();
+}
+
+absl::Status Machine::RunOnLoop(std::function<absl::Status()> fn,
+                                absl::Duration timeout) {
+  struct Done {
+    absl::Mutex mu;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    absl::Status status ABSL_GUARDED_BY(mu);
+  };
+  if (loop_->stopped()) {
+    return absl::UnavailableError("the machine is stopping");
+  }
+  auto done = std::make_shared<Done>();
+  loop_->Post([fn = std::move(fn), done] {
+    absl::Status status = fn();
+    absl::MutexLock lock(&done->mu);
+    done->status = status;
+    done->done = true;
+  });
+  absl::MutexLock lock(&done->mu);
+  if (!done->mu.AwaitWithTimeout(absl::Condition(&done->done), timeout)) {
+    // A stopping loop runs no more tasks.
+    return absl::DeadlineExceededError(
+        "the machine's event loop did not run the task in time");
+  }
+  return done->status;
+}
+
+absl::StatusOr<uint32_t> Machine::PlugVirtio(
+    std::unique_ptr<VirtioDevice> device,
+    std::shared_ptr<BlockBackend> backend) {
+  if (stop_requested()) {
+    return absl::UnavailableError("the machine is stopping");
+  }
+  auto plugged = std::make_shared<uint32_t>(0);
+  // The task may outlive this call (a loop that stops): it owns the device.
+  auto owned =
+      std::make_shared<std::unique_ptr<VirtioDevice>>(std::move(device));
+  absl::Status s = RunOnLoop(
+      [this, plugged, owned, backend]() -> absl::Status {
+        for (uint32_t i = 0; i < virtio_.size(); ++i) {
+          VirtioSlot& slot = *virtio_[i];
+          if (slot.hot == nullptr || slot.transport != nullptr) continue;
+          slot.transport = std::make_unique<MmioTransport>(
+              std::move(*owned), memory_.get(), slot.irq_line.get());
+          absl::Status w = WatchNotifications(slot);
+          if (!w.ok()) {
+            UnwatchNotifications(slot);
+            slot.transport.reset();
+            return w;
+          }
+          slot.hot->Set(slot.transport.get());
+          if (backend != nullptr) {
+            slot.backend = backend;
+            disk_backends_.push_back(backend);
+          }
+          *plugged = i;
+          return absl::OkStatus();
+        }
+        return absl::ResourceExhaustedError(
+            "no spare virtio-mmio slot is free (kuml announces a few at "
+            "boot; remove a hot-plugged device first)");
+      },
+      absl::Seconds(10));
+  if (!s.ok()) return s;
+  return *plugged;
+}
+
+absl::Status Machine::UnplugVirtio(uint32_t index) {
+  return RunOnLoop(
+      [this, index]() -> absl::Status {
+        if (index >= virtio_.size() || virtio_[index]->hot == nullptr ||
+            virtio_[index]->transport == nullptr) {
+          return absl::NotFoundError(
+              absl::StrCat("virtio-mmio slot ", index, " is not plugged"));
+        }
+        VirtioSlot& slot = *virtio_[index];
+        slot.hot->Set(nullptr);  // no vCPU reaches the transport any more
+        UnwatchNotifications(slot);
+        slot.transport->Reset();
+        slot.transport.reset();
+        absl::Status flushed;
+        if (slot.backend != nullptr) {
+          flushed = slot.backend->Flush();
+          for (auto it = disk_backends_.begin(); it != disk_backends_.end();
+               ++it) {
+            if (*it == slot.backend) {
+              disk_backends_.erase(it);
+              break;
+            }
+          }
+          slot.backend.reset();
+        }
+        return flushed;
+      },
+      absl::Seconds(10));
 }
 
 MachineStop Machine::Run() {
@@ -293,39 +426,32 @@ absl::Status Machine::Pause(absl::Duration timeout) {
   // guest submitted before it was parked (a kick may still sit in an
   // ioeventfd), then flush. The loop is single-threaded, so once this task
   // runs no request is half done.
-  struct Done {
-    absl::Mutex mu;
-    bool done ABSL_GUARDED_BY(mu) = false;
-    absl::Status status ABSL_GUARDED_BY(mu);
-  };
-  auto done = std::make_shared<Done>();
-  loop_->Post([this, done] {
-    for (auto& slot : virtio_) {
-      for (size_t q = 0; q < slot->notify.size(); ++q) {
-        uint64_t count;
-        if (::read(slot->notify[q].get(), &count, sizeof(count)) ==
-            sizeof(count)) {
-          slot->transport->NotifyQueue(static_cast<uint32_t>(q));
+  absl::Status flushed = RunOnLoop(
+      [this]() -> absl::Status {
+        for (auto& slot : virtio_) {
+          for (size_t q = 0; q < slot->notify.size(); ++q) {
+            uint64_t count;
+            if (slot->notify[q].valid() &&
+                ::read(slot->notify[q].get(), &count, sizeof(count)) ==
+                    sizeof(count)) {
+              slot->transport->NotifyQueue(static_cast<uint32_t>(q));
+            }
+          }
         }
-      }
-    }
-    absl::Status status;
-    for (auto& backend : disk_backends_) {
-      absl::Status s = backend->Flush();
-      if (!s.ok() && status.ok()) status = s;
-    }
-    absl::MutexLock lock(&done->mu);
-    done->status = status;
-    done->done = true;
-  });
-  absl::MutexLock lock(&done->mu);
-  if (!done->mu.AwaitWithTimeout(absl::Condition(&done->done), timeout)) {
-    // The vCPUs are parked; only the flush is late (a stopping loop runs no
-    // more tasks).
+        absl::Status status;
+        for (auto& backend : disk_backends_) {
+          absl::Status s = backend->Flush();
+          if (!s.ok() && status.ok()) status = s;
+        }
+        return status;
+      },
+      timeout);
+  if (absl::IsDeadlineExceeded(flushed)) {
+    // The vCPUs are parked; only the flush is late.
     return absl::DeadlineExceededError(
         "the vCPUs are stopped but the disks were not flushed in time");
   }
-  return done->status;
+  return flushed;
 }
 
 absl::Status Machine::Resume() {

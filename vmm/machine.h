@@ -10,6 +10,8 @@
 //
 // Guest physical layout beyond RAM (see vmm/boot/layout.h for low memory):
 //   0xd0000000 + i * 0x1000   virtio-mmio device i, IRQ kFirstVirtioIrq + i
+//                             (Linux's platform device virtio-mmio.<i>); the
+//                             spare slots for hot-plug come last
 //   0xfec00000 IOAPIC, 0xfee00000 local APICs (in-kernel)
 //   ports: 0x3f8 ttyS0 (IRQ 4), 0x60/0x64 i8042 reset, 0x505 panic
 //          notifier, 0x604 power control, 0xcf9 reset control
@@ -37,6 +39,7 @@
 #include "devices/platform/power_control.h"
 #include "devices/platform/reset_control.h"
 #include "devices/serial/uart_8250.h"
+#include "devices/virtio/mmio_hot_slot.h"
 #include "devices/virtio/mmio_transport.h"
 #include "devices/virtio/virtio_device.h"
 #include "util/unique_fd.h"
@@ -88,6 +91,9 @@ struct MachineConfig {
   std::vector<VirtioDeviceFactory> virtio_devices;
   // Host side of ttyS0; not owned, may be null (output discarded, no input).
   Channel* console = nullptr;
+  // Empty virtio-mmio slots announced after the devices, for PlugVirtio()
+  // (mconsole hot-plug); fewer when the slots run out.
+  uint32_t spare_virtio_slots = 0;
 };
 
 class Machine : public StopControl, public GuestRequestSink {
@@ -136,6 +142,19 @@ class Machine : public StopControl, public GuestRequestSink {
   // receive FIFO has no room for both just now.
   absl::Status SendConsoleBreak(uint8_t key);
 
+  // Hot-plug (mconsole `config ubd<n>=`): puts `device` into a free spare
+  // slot -- the guest then binds it through sysfs -- and returns the slot
+  // number, which is Linux's platform device id (virtio-mmio.<slot>).
+  // `backend`, when given, is flushed by Pause() and when unplugged.
+  // Done on the event loop thread; thread-safe (not from a vCPU thread).
+  // ResourceExhausted when no spare slot is free.
+  absl::StatusOr<uint32_t> PlugVirtio(std::unique_ptr<VirtioDevice> device,
+                                      std::shared_ptr<BlockBackend> backend);
+  // Empties a slot PlugVirtio() filled (the guest should have unbound it):
+  // its ioeventfds are dropped, the device is reset and destroyed, its
+  // backend flushed and released. NotFound for a slot that is not plugged.
+  absl::Status UnplugVirtio(uint32_t slot);
+
   GuestMemory& memory() { return *memory_; }
   const std::string& kernel_cmdline() const { return kernel_cmdline_; }
   // Summed over vCPUs.
@@ -149,6 +168,10 @@ class Machine : public StopControl, public GuestRequestSink {
     std::unique_ptr<IrqFdLine> irq_line;
     std::unique_ptr<MmioTransport> transport;
     std::vector<UniqueFd> notify;  // per queue: ioeventfd on QueueNotify
+    // Spare slots (hot-plug) only: what the bus sees; `transport` may be
+    // null (empty). Changed on the event loop thread only.
+    std::unique_ptr<MmioHotSlot> hot;
+    std::shared_ptr<BlockBackend> backend;  // hot-plugged disk
   };
 
   Machine(const MachineConfig& config, KvmFlavor flavor, Vm vm,
@@ -162,7 +185,14 @@ class Machine : public StopControl, public GuestRequestSink {
   // `cmdline`.
   absl::Status AddVirtioDevice(std::unique_ptr<VirtioDevice> device,
                                std::vector<std::string>& cmdline);
+  // A new slot's address, IRQ and irqfd (not yet on the bus).
+  absl::StatusOr<std::unique_ptr<VirtioSlot>> NewSlot();
+  absl::Status AddSpareSlot(std::vector<std::string>& cmdline);
   absl::Status WatchNotifications(VirtioSlot& slot);
+  void UnwatchNotifications(VirtioSlot& slot);
+  // Runs `fn` on the event loop thread and waits for its status.
+  absl::Status RunOnLoop(std::function<absl::Status()> fn,
+                         absl::Duration timeout);
 
   MachineConfig config_;
   KvmFlavor flavor_;

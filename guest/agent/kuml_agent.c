@@ -19,7 +19,11 @@
 //   cad                  -> the kernel's Ctrl-Alt-Del action: restart when
 //                           /proc/sys/kernel/ctrl-alt-del is 1, else SIGINT to
 //                           init (what busybox init turns into its ctrlaltdel)
-//   bind <dev> / unbind <dev>  -> virtio-mmio platform device (re)probe
+//   bind <dev> / unbind <dev>  -> virtio-mmio platform device (re)probe;
+//                           unbind refuses ("Device is currently open") while
+//                           a disk of the device or one of its partitions is
+//                           mounted or held exclusively (swap, md, another
+//                           O_EXCL opener)
 //
 // Test options: --kmsg PATH (instead of /dev/kmsg), --proc DIR (instead of
 // /proc), --init-pid PID, --no-restart (cad never restarts the machine).
@@ -199,16 +203,100 @@ static int cad_restarts(void) {
   return atoi(v) != 0;
 }
 
-static void do_platform(const char* what, const char* dev) {
+// 1 when the block device whose sysfs "dev" file is `devfile` ("254:16")
+// is mounted.
+static int dev_mounted(const char* devfile) {
+  char want[32] = "";
+  FILE* f = fopen(devfile, "r");
+  if (f == NULL) return 0;
+  if (fgets(want, sizeof(want), f) == NULL) want[0] = 0;
+  fclose(f);
+  want[strcspn(want, "\n")] = 0;
+  if (want[0] == 0) return 0;
   char path[256];
-  snprintf(path, sizeof(path), "%s/%s", MMIO_DRIVER, what);
+  snprintf(path, sizeof(path), "%s/self/mountinfo", proc_root);
+  f = fopen(path, "r");
+  if (f == NULL) return 0;
+  char line[4096];
+  int found = 0;
+  while (!found && fgets(line, sizeof(line), f) != NULL) {
+    // id parent major:minor root mountpoint ...
+    char* p = strchr(line, ' ');
+    if (p != NULL) p = strchr(p + 1, ' ');
+    if (p == NULL) continue;
+    p++;
+    size_t n = strcspn(p, " ");
+    found = n == strlen(want) && strncmp(p, want, n) == 0;
+  }
+  fclose(f);
+  return found;
+}
+
+// 1 when /dev/<name> cannot be opened exclusively because someone holds it
+// (a mounted file system, swap, another O_EXCL opener).
+static int dev_claimed(const char* name) {
+  char node[300];
+  snprintf(node, sizeof(node), "/dev/%.64s", name);
+  int fd = open(node, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+  if (fd >= 0) {
+    close(fd);
+    return 0;
+  }
+  return errno == EBUSY;
+}
+
+// 1 when a disk of platform device `dev` (virtio-mmio.<n>) or one of its
+// partitions is in use: /sys/bus/platform/devices/<dev>/virtio<m>/block/<vdX>.
+static int platform_disk_busy(const char* dev) {
+  char path[512];
+  snprintf(path, sizeof(path), "/sys/bus/platform/devices/%.64s", dev);
+  DIR* d = opendir(path);
+  if (d == NULL) return 0;
+  int busy = 0;
+  struct dirent* e;
+  while (!busy && (e = readdir(d)) != NULL) {
+    if (strncmp(e->d_name, "virtio", 6) != 0) continue;
+    char block[600];
+    snprintf(block, sizeof(block), "%.200s/%.64s/block", path, e->d_name);
+    DIR* b = opendir(block);
+    if (b == NULL) continue;
+    struct dirent* disk;
+    while (!busy && (disk = readdir(b)) != NULL) {
+      if (disk->d_name[0] == '.') continue;
+      char sys[900], file[1200];
+      snprintf(sys, sizeof(sys), "%.300s/%.64s", block, disk->d_name);
+      snprintf(file, sizeof(file), "%.400s/dev", sys);
+      busy = dev_mounted(file) || dev_claimed(disk->d_name);
+      DIR* parts = opendir(sys);
+      struct dirent* part;
+      while (!busy && parts != NULL && (part = readdir(parts)) != NULL) {
+        snprintf(file, sizeof(file), "%.400s/%.64s/partition", sys, part->d_name);
+        if (part->d_name[0] == '.' || access(file, F_OK) != 0) continue;
+        snprintf(file, sizeof(file), "%.400s/%.64s/dev", sys, part->d_name);
+        busy = dev_mounted(file);
+      }
+      if (parts != NULL) closedir(parts);
+    }
+    closedir(b);
+  }
+  closedir(d);
+  return busy;
+}
+
+static void do_platform(const char* what, const char* dev) {
+  if (strcmp(what, "unbind") == 0 && platform_disk_busy(dev)) {
+    set_reply(1, "Device is currently open");  // UML's remove: -EBUSY
+    return;
+  }
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%.16s", MMIO_DRIVER, what);
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   ssize_t n = fd < 0 ? -1 : write(fd, dev, strlen(dev));
   int err = errno;
   if (fd >= 0) close(fd);
   if (n < 0) {
     char text[300];
-    snprintf(text, sizeof(text), "%s %s: %s", what, dev, strerror(err));
+    snprintf(text, sizeof(text), "%.16s %.64s: %.100s", what, dev, strerror(err));
     set_reply(1, text);
     return;
   }

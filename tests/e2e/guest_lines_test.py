@@ -31,6 +31,7 @@ hvc=0
 ports=""
 for d in $(ls /sys/class/virtio-ports | sort -t p -k 3 -n); do
   name=$(cat /sys/class/virtio-ports/$d/name)
+  case "$name" in org.kuml.*) continue ;; esac  # kuml's own (the agent's)
   ports="$ports $name"
   case "$name" in
     con*) dev=/dev/hvc$hvc; hvc=$((hvc + 1)) ;;

@@ -2,14 +2,20 @@
 # End to end with the default guest kernel: the real uml_mconsole asks kuml
 # for the kernel's version (read from the image), sends magic SysRq through
 # the 8250 (break + key) and gets the kernel's own answer, stops and resumes
-# the guest and halts it. (mconsole reboot is covered on the counter payload
+# the guest; the guest agent (root_fs's kuml-agent on the port
+# org.kuml.agent) answers log, proc, stack (also through umlctl) and, before
+# it runs, the clear "no kuml agent" error comes at once; `config
+# ubd1=<file>` hot-plugs a disk the guest mounts and reads (its shell is
+# driven through the console), `remove ubd1` is refused while it is mounted
+# and takes it away once unmounted; `cad` restarts the guest (the agent's
+# ctrl_alt_del) and the next boot's agent answers again; halt. (mconsole reboot is covered on the counter payload
 # by mconsole_payload_test and machine_control_kvm_test; with this kernel in
 # a heavily loaded nested host the second boot did not show within 600 s in
 # two runs and passed in a third, manual one: under investigation.)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/mconsole_lib.sh"
 require_default_guest
-trap 'stop_stdin_holder; [ -z "$kuml_pid" ] || kill -9 $kuml_pid 2>/dev/null; rm -rf "$uml_dir"' EXIT
+trap 'exec 7>&-; stop_stdin_holder; [ -z "$kuml_pid" ] || kill -9 $kuml_pid 2>/dev/null; rm -rf "$uml_dir"' EXIT
 
 disk=$uml_dir/root_fs
 fresh_rootfs "$disk"
@@ -18,12 +24,24 @@ fresh_rootfs "$disk"
 # prompt in one run, which a local file never did.
 log=$uml_dir/console.log
 kuml_log=$log
-# The guest's shell reads the console: keep its input open (EOF would power
-# the guest off).
-stdin_holder | "$kuml_bin" uml_dir="$uml_dir" umid=guest kernel="$guest_kernel" \
-  ubd0="$disk" mem=128M >"$log" 2>&1 &
+# The guest's shell reads the console from a fifo this test writes commands
+# into (held open on fd 7: EOF would power the guest off). The fifo is on the
+# nested host's tmpfs (no fifos on the 9p share).
+console_in=$uml_dir/console.in
+mkfifo "$console_in" || fail "mkfifo"
+exec 7<>"$console_in"
+type_in() { printf '%s\n' "$*" >&7; }
+"$kuml_bin" uml_dir="$uml_dir" umid=guest kernel="$guest_kernel" \
+  ubd0="$disk" mem=128M <"$console_in" >"$log" 2>&1 &
 kuml_pid=$!
 wait_for 60 "the mconsole socket" test -S "$uml_dir/guest/mconsole"
+
+# Long before init has started the agent: a clear error, at once.
+start=$(date +%s%N)
+mc guest proc meminfo
+took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+case "$mc_out" in "ERR The guest has no kuml agent"*) ;; *) fail "proc before the agent: '$mc_out'" ;; esac
+[ "$took_ms" -lt 3000 ] || fail "the no-agent answer took $took_ms ms"
 
 release=$(strings "$guest_kernel" | sed -n 's/^Linux version \([^ ]*\) .*#1 .*/\1/p' | head -n1)
 mc guest version
@@ -47,6 +65,68 @@ expect_eq "go" "$mc_out" "OK "
 
 mc guest sysrq s
 case "$mc_out" in *"sysrq: Emergency Sync"*) ;; *) fail "sysrq s: '$mc_out'" ;; esac
+
+# The guest agent (started by /etc/kuml/init.d/50-kuml-agent).
+wait_for 120 "the guest agent" uml_mconsole "$uml_dir/guest/mconsole" proc uptime
+mc guest log hello-from-mconsole
+# The real uml_mconsole sends `log <text>` and then `log \n` (two replies),
+# as it does to UML (reference/uml-interfaces.md 4.3).
+expect_eq "log" "$mc_out" $'OK \nOK '
+wait_for 30 "the logged line on the console" grep -q "hello-from-mconsole" "$log"
+mc guest proc meminfo
+# UML puts the file on a line of its own after "OK ".
+case "$mc_out" in $'OK \nMemTotal:'*) ;; *) fail "proc meminfo: '$mc_out'" ;; esac
+mc guest proc nonesuch
+expect_eq "proc of a missing file" "$mc_out" "ERR Failed to open file"
+mc guest stack 1
+expect_eq "stack status" "$mc_status" 0
+[ -n "$mc_out" ] && [ "$mc_out" != "OK " ] || fail "stack 1: '$mc_out'"
+ctl guest proc meminfo
+case "$ctl_out" in $'OK \nMemTotal:'*|"MemTotal:"*) ;; *) fail "umlctl proc meminfo: '$ctl_out'" ;; esac
+
+# Hot-plug: an ext4 image with a marker file, written by the guest too.
+hot=$uml_dir/hot.img
+mkdir -p "$uml_dir/hot-files"
+echo "marker-$$-hotplug-ok" >"$uml_dir/hot-files/marker"
+mke2fs -q -t ext4 -d "$uml_dir/hot-files" "$hot" 8M || fail "mke2fs"
+mc guest config ubd1="$hot"
+expect_eq "config ubd1=" "$mc_out" "OK "
+mc guest config ubd1
+expect_eq "config ubd1 (query)" "$mc_out" "OK $hot"
+mc guest config ubd1="$hot"
+expect_eq "config ubd1= again" "$mc_out" "ERR Device is already configured"
+mc guest proc partitions
+case "$mc_out" in *" vdb"*) ;; *) fail "no vdb in the guest's partitions: '$mc_out'" ;; esac
+type_in "mount /dev/vdb /mnt && cat /mnt/marker && echo from-guest >/mnt/written && cat /sys/block/vdb/serial; echo; echo mounted-\$((40+2))"
+wait_for 60 "the guest's read of the marker" grep -q "mounted-42" "$log"
+expect_line "$log" "^marker-$$-hotplug-ok"
+expect_line "$log" "^ubd1"
+mc guest remove ubd1
+expect_eq "remove while mounted" "$mc_out" "ERR Device is currently open"
+type_in "umount /mnt; echo unmounted-\$((40+3))"
+wait_for 60 "the guest's umount" grep -q "unmounted-43" "$log"
+mc guest remove ubd1
+expect_eq "remove ubd1" "$mc_out" "OK "
+mc guest proc partitions
+case "$mc_out" in *" vdb"*) fail "vdb still there after remove: '$mc_out'" ;; esac
+mc guest config ubd1
+expect_eq "config ubd1 after remove" "$mc_out" "OK "
+mc guest remove ubd1
+expect_eq "remove ubd1 again" "$mc_out" "ERR Device doesn't exist"
+mc guest remove ubd0
+expect_eq "remove the boot disk" "$mc_out" "ERR Device is currently open"
+# kuml closed the image (its lock is gone) and the guest's write is in it.
+written=$(debugfs -R "cat /written" "$hot" 2>/dev/null)
+expect_eq "the guest's write, read on the host" "$written" "from-guest"
+
+# cad: the agent does what the kernel's ctrl_alt_del() does (C_A_D is 1:
+# restart); kuml boots the guest again and the new boot's agent answers.
+mc guest cad
+expect_eq "cad" "$mc_out" "OK "
+wait_for 60 "the reboot" grep -q "rebooting the guest" "$log"
+wait_for 600 "the second boot's agent" uml_mconsole "$uml_dir/guest/mconsole" proc uptime
+mc guest log after-reboot
+expect_eq "log after the reboot" "$mc_out" $'OK \nOK '
 
 mc guest halt
 expect_eq "halt" "$mc_out" "OK "

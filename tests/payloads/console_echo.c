@@ -30,6 +30,12 @@ static int equals(const char* a, const char* b) {
   return *a == *b;
 }
 
+// kuml's own ports ("org.kuml.agent"), which are not lines: not listed,
+// never written to.
+static int is_line(uint32_t p) {
+  return !starts_with(vc_ports[p].name, "org.kuml.");
+}
+
 // Adds c to l; returns 1 when a non-empty line is complete.
 static int feed(struct line* l, int c) {
   if (c == '\r' || c == '\n') {
@@ -66,6 +72,7 @@ static void on_tty_line(const char* text) {
   }
   if (starts_with(text, "say ")) {
     for (uint32_t p = 0; p < vc_nports; p++) {
+      if (!is_line(p)) continue;
       vc_puts(p, text + 4);
       vc_puts(p, "\r\n");
     }
@@ -81,16 +88,20 @@ void payload_main(void) {
     serial_puts("\n");
     return;
   }
+  uint32_t lines = 0;
+  for (uint32_t p = 0; p < vc_nports; p++) lines += is_line(p);
   serial_puts("console payload: ");
-  serial_dec(vc_nports);
+  serial_dec(lines);
   serial_puts(" ports:");
   for (uint32_t p = 0; p < vc_nports; p++) {
+    if (!is_line(p)) continue;
     serial_puts(" ");
     serial_puts(vc_ports[p].name);
     if (vc_ports[p].console) serial_puts("(console)");
   }
   serial_puts("\n");
   for (uint32_t p = 0; p < vc_nports; p++) {
+    if (!is_line(p)) continue;
     vc_puts(p, vc_ports[p].name);
     vc_puts(p, " ready\r\n");
   }
