@@ -76,7 +76,8 @@ printf '%-6s %16s %16s %10s\n' channel "kuml B/s" "UML B/s" kuml/UML
 # UML needs no KVM and is run natively by bench/run.sh, because Debian's UML
 # under the nested host's TCG never finished a flood.
 only=${CONSOLE_BENCH_ONLY:-}
-for kind in null fd pts tty port; do
+# CONSOLE_BENCH_KINDS="fd port" runs only those channel kinds.
+for kind in ${CONSOLE_BENCH_KINDS:-null fd pts tty port}; do
   k=skipped u=skipped
   [ "$only" = uml ] || k=$(run_one kuml "$kind")
   [ "$only" = kuml ] || u=$(run_one uml "$kind")

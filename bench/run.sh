@@ -2,7 +2,7 @@
 # Runs kuml's benchmarks where a KVM is (this host's /dev/kvm, or the nested
 # KVM host of tests/kvmhost when there is none) and prints the figures.
 # Timings taken in the nested host describe emulated hardware; compare the
-# ratios, not the absolute numbers. usage: bench/run.sh [exits|boot|net|console|mconsole]...
+# ratios, not the absolute numbers. usage: bench/run.sh [exits|boot|net|netvm|console|mconsole]...
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bazel build //cli:kuml //tests/payloads //bench:console_flood_initrd >/dev/null 2>&1
@@ -24,6 +24,17 @@ for b in "${which[@]}"; do
     # Both mconsole doors (no KVM), then stop-to-parked (KVM).
     mconsole) bazel build //bench:mconsole_bench >/dev/null 2>&1 &&
       tests/kvmhost/with-kvm.sh bench/mconsole_bench.sh "$bin/bench/mconsole_bench" "$bin/tests/payloads" ;;
+    # A whole guest per side: kuml's default kernel in the (nested) KVM host,
+    # Debian's UML natively, the same init and host receiver; one table.
+    netvm)
+      bazel build //bench:net_flood_initrd //bench:net_sink >/dev/null 2>&1
+      out=$(mktemp -d)
+      tests/kvmhost/with-kvm.sh bench/net_vm_bench.sh kuml "$bin/cli/kuml" "$cache/guest/vmlinux" \
+        "$bin/bench/net_flood.cpio.gz" "$bin/bench/net_sink" | tee "$out/kuml" || true
+      bench/net_vm_bench.sh uml "$bin/cli/kuml" "$cache/guest/vmlinux" \
+        "$bin/bench/net_flood.cpio.gz" "$bin/bench/net_sink" | tee "$out/uml" || true
+      bench/net_vm_bench.sh --combine "$out/kuml" "$out/uml"
+      rm -rf "$out" ;;
     *) echo "unknown benchmark $b" >&2; exit 2 ;;
   esac
 done

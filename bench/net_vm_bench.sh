@@ -1,0 +1,110 @@
+#!/bin/bash
+# Guest-to-host network throughput per transport, a whole guest kernel on
+# each side: the same init (net_flood_init.c, in an initramfs) in kuml's
+# default guest and in Debian's UML sends net_bytes over TCP, then small UDP
+# datagrams as fast as it can, to a receiver on the host (net_sink.c) that
+# times them. Transports, each with a host kernel stack as the peer:
+#   tap     eth0=tuntap,<tap>                    sink on the tap's address
+#   slirp   eth0=slirp (kuml: libslirp; UML: the slirp program)
+#                                                sink on 127.0.0.1, reached as 10.0.2.2
+#   daemon  eth0=daemon on a uml_switch whose -tap port is a host tap
+# Prints one "result" line per run (the vmm, the transport, host-timed TCP
+# bytes/s, UDP datagrams/s received, % of the sent datagrams received, and
+# the guest's own figures); --combine merges a kuml and a UML run into a
+# table. Runs in a network namespace of its own.
+#
+# usage: net_vm_bench.sh kuml|uml <kuml> <vmlinux> <initrd> <net_sink> [bytes] [datagrams]
+#        net_vm_bench.sh --combine <kuml results> <uml results>
+# needs: user-mode-linux uml-utilities slirp
+set -uo pipefail
+if [ "${1:-}" = --combine ]; then
+  printf '%-7s %12s %12s %7s   %11s %11s %7s   %s\n' transport "kuml TCP MB/s" \
+    "UML TCP MB/s" kuml/UML "kuml UDP/s" "UML UDP/s" kuml/UML "received k/U"
+  for t in tap slirp daemon; do
+    k=$(grep "^result kuml $t " "$2" | tail -n1)
+    u=$(grep "^result uml $t " "$3" | tail -n1)
+    awk -v k="$k" -v u="$u" -v t="$t" 'BEGIN {
+      nk = split(k, K, " "); nu = split(u, U, " ")
+      kt = nk ? K[4] / 1e6 : -1; ut = nu ? U[4] / 1e6 : -1
+      kp = nk ? K[5] : -1; up = nu ? U[5] : -1
+      f = "%-7s %12s %12s %7s   %11s %11s %7s   %s\n"
+      printf f, t, kt > 0 ? sprintf("%.2f", kt) : "n/a", ut > 0 ? sprintf("%.2f", ut) : "n/a",
+        kt > 0 && ut > 0 ? sprintf("%.2f", kt / ut) : "n/a",
+        kp > 0 ? sprintf("%.0f", kp) : "n/a", up > 0 ? sprintf("%.0f", up) : "n/a",
+        kp > 0 && up > 0 ? sprintf("%.2f", kp / up) : "n/a",
+        (nk ? K[6] : "-") "/" (nu ? U[6] : "-")
+    }'
+  done
+  exit 0
+fi
+
+vmm=$1 kuml=$2 vmlinux=$3 initrd=$4 sink=$5
+bytes=${6:-${NET_BENCH_BYTES:-16777216}}
+datagrams=${7:-${NET_BENCH_DATAGRAMS:-20000}}
+if [ -z "${KUML_NET_BENCH_NS:-}" ]; then
+  KUML_NET_BENCH_NS=1 exec unshare -n "$0" "$@"
+fi
+export PATH=/usr/sbin:/sbin:$PATH
+ip link set lo up
+modprobe tun 2>/dev/null
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+truncate -s 1M "$tmp/disk.img"
+port=$((20000 + RANDOM % 20000))
+
+# run_one <transport>: one guest boot; prints a result line.
+run_one() {
+  local t=$1 eth guest sink_addr peer args log=$tmp/$vmm-$t.log
+  case "$t" in
+    tap)
+      ip tuntap add dev nbt0 mode tap && ip addr add 10.7.0.1/24 dev nbt0 &&
+        ip link set nbt0 up || return
+      eth=eth0=tuntap,nbt0 guest=10.7.0.2 sink_addr=10.7.0.1 peer=10.7.0.1 ;;
+    slirp)
+      if [ "$vmm" = kuml ]; then eth=eth0=slirp; else eth=eth0=slirp,,/usr/bin/slirp; fi
+      guest=10.0.2.15 sink_addr=127.0.0.1 peer=10.0.2.2 ;;
+    daemon)
+      ip tuntap add dev nbs0 mode tap && ip addr add 10.8.0.1/24 dev nbs0 &&
+        ip link set nbs0 up || return
+      sleep 1000 | uml_switch -unix "$tmp/sw.ctl" -tap nbs0 >"$tmp/sw.log" 2>&1 &
+      for _ in $(seq 50); do [ -S "$tmp/sw.ctl" ] && break; sleep 0.1; done
+      eth=eth0=daemon,fe:fd:0a:08:00:02,unix,$tmp/sw.ctl guest=10.8.0.2 sink_addr=10.8.0.1
+      peer=10.8.0.1 ;;
+  esac
+  "$sink" "$sink_addr" "$port" >"$tmp/sink-$t.out" 2>&1 &
+  local sink_pid=$!
+  for _ in $(seq 50); do grep -q listening "$tmp/sink-$t.out" && break; sleep 0.1; done
+  args=(mem=128M initrd="$initrd" rdinit=/init "$eth" net_addr="$guest"
+    net_sink="$peer" net_port="$port" net_bytes="$bytes" net_udp="$datagrams")
+  if [ "$vmm" = kuml ]; then
+    timeout 900 "$kuml" kernel="$vmlinux" ubd0="$tmp/disk.img" quiet "${args[@]}" \
+      </dev/null >"$log" 2>&1
+  else
+    timeout 300 linux con=none ssl=none con0=fd:0,fd:1 "${args[@]}" </dev/null >"$log" 2>&1
+  fi
+  sleep 1
+  kill "$sink_pid" 2>/dev/null
+  wait "$sink_pid" 2>/dev/null
+  local tcp udp
+  tcp=$(grep '^tcp ' "$tmp/sink-$t.out")
+  udp=$(grep '^udp ' "$tmp/sink-$t.out")
+  grep -a 'netflood:' "$log" | sed "s/^/  $vmm $t | /" >&2
+  if [ -z "$tcp" ] || [ "$(echo "$tcp" | cut -d' ' -f2)" != "$bytes" ]; then
+    echo "  ($vmm $t: no complete TCP transfer: sink '$tcp'; $(grep -a -m3 -i -e error -e fail -e panic "$log" | tr '\r\n' '  ' | cut -c1-200))" >&2
+    echo "result $vmm $t 0 0 -"
+  else
+    local tcp_bps pps pct
+    tcp_bps=$(echo "$tcp" | awk '{ printf "%.0f", $2 / $3 }')
+    pps=$(echo "$udp" | awk '{ if ($4 > 0 && $2 > 1) printf "%.0f", ($2 - 1) / $4; else print 0 }')
+    pct=$(echo "$udp" | awk -v n="$datagrams" '{ printf "%.0f%%", 100 * $2 / n }')
+    echo "result $vmm $t $tcp_bps $pps $pct"
+  fi
+  kill $(jobs -p) 2>/dev/null
+  ip link del nbt0 2>/dev/null
+  ip link del nbs0 2>/dev/null
+  port=$((port + 2))
+}
+
+for t in ${NET_BENCH_TRANSPORTS:-tap slirp daemon}; do
+  run_one "$t"
+done
