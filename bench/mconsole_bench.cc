@@ -3,6 +3,9 @@
 //                                       legacy datagram door (raw client, as
 //                                       uml_mconsole sends it) and the gRPC
 //                                       door (C++ stub), same core, fake guest
+//   mconsole_bench socket <path> [N]   round trip of `version` to a running
+//                                       guest's mconsole socket: a whole kuml
+//                                       process or the real UML, same client
 //   mconsole_bench stop <payload> [N]   stop-to-parked: Machine::Pause() on
 //                                       the counter payload (needs a KVM), and
 //                                       go for comparison
@@ -108,6 +111,45 @@ int Doors(int n) {
   return 0;
 }
 
+// The same raw client as Doors(), against any UML-protocol socket. A reply
+// may come in several packets; `version` is one.
+int Socket(const std::string& path, int n) {
+  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un self{};
+  self.sun_family = AF_UNIX;
+  std::string name = "kuml-bench-sock-" + std::to_string(getpid());
+  memcpy(self.sun_path + 1, name.data(), name.size());
+  bind(fd, reinterpret_cast<sockaddr*>(&self),
+       sizeof(sa_family_t) + 1 + name.size());
+  sockaddr_un to{};
+  to.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(to.sun_path)) {
+    std::fprintf(stderr, "socket path too long: %s\n", path.c_str());
+    return 2;
+  }
+  memcpy(to.sun_path, path.data(), path.size());
+  timeval limit{5, 0};  // a guest that does not answer ends the run
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+  std::string request = EncodeRequest("version");
+  std::vector<double> us;
+  char buf[600];
+  for (int i = 0; i < n + 100; ++i) {
+    auto t = Clock::now();
+    if (sendto(fd, request.data(), request.size(), 0,
+               reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0 ||
+        recv(fd, buf, sizeof(buf), 0) <= 0) {
+      std::fprintf(stderr, "no answer from %s after %d requests\n",
+                   path.c_str(), i);
+      close(fd);
+      return 1;
+    }
+    if (i >= 100) us.push_back(Since(t));  // after warm-up
+  }
+  close(fd);
+  Report("version, this guest's socket", us);
+  return 0;
+}
+
 int Stop(const std::string& payload, int n) {
   absl::StatusOr<Kvm> kvm = Kvm::Open();
   if (!kvm.ok()) {
@@ -153,6 +195,10 @@ int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "doors";
   if (mode == "doors") {
     return kuml::mconsole::Doors(argc > 2 ? std::atoi(argv[2]) : 2000);
+  }
+  if (mode == "socket" && argc > 2) {
+    return kuml::mconsole::Socket(argv[2],
+                                  argc > 3 ? std::atoi(argv[3]) : 2000);
   }
   if (mode == "stop" && argc > 2) {
     return kuml::mconsole::Stop(argv[2], argc > 3 ? std::atoi(argv[3]) : 200);

@@ -2,7 +2,10 @@
 # Runs kuml's benchmarks where a KVM is (this host's /dev/kvm, or the nested
 # KVM host of tests/kvmhost when there is none) and prints the figures.
 # Timings taken in the nested host describe emulated hardware; compare the
-# ratios, not the absolute numbers. usage: bench/run.sh [exits|boot|net|netvm|console|mconsole]...
+# ratios, not the absolute numbers. On a host whose /dev/kvm is the
+# software-assisted kvm_pvm, KUML_KVMHOST=host runs kuml on it instead, beside
+# the natively run UML (guest ring-0 code is emulated there, VMM-side costs
+# are real). usage: bench/run.sh [exits|boot|net|netvm|console|mconsole]...
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bazel build //cli:kuml //tests/payloads //bench:console_flood_initrd >/dev/null 2>&1
@@ -21,9 +24,10 @@ for b in "${which[@]}"; do
     boot) tests/kvmhost/with-kvm.sh bench/boot_bench.sh "$bin/cli/kuml" "$cache/guest/vmlinux" "$cache/guest/root_fs" ;;
     # No KVM: kuml's virtio-net device and each transport, driven host-side.
     net) bazel build //bench:net_bench >/dev/null 2>&1 && "$bin/bench/net_bench" ;;
-    # Both mconsole doors (no KVM), then stop-to-parked (KVM).
+    # Both mconsole doors (no KVM), stop-to-parked and a whole kuml (KVM),
+    # the real UML (natively).
     mconsole) bazel build //bench:mconsole_bench >/dev/null 2>&1 &&
-      tests/kvmhost/with-kvm.sh bench/mconsole_bench.sh "$bin/bench/mconsole_bench" "$bin/tests/payloads" ;;
+      bench/mconsole_bench.sh "$bin/bench/mconsole_bench" "$bin/tests/payloads" "$bin/cli/kuml" "$cache/guest/root_fs" ;;
     # A whole guest per side: kuml's default kernel in the (nested) KVM host,
     # Debian's UML natively, the same init and host receiver; one table.
     netvm)
