@@ -1,5 +1,7 @@
 #include "cli/line_channels.h"
 
+#include <fcntl.h>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -100,6 +102,20 @@ absl::StatusOr<std::unique_ptr<Channel>> OpenOne(const ChannelSpec& chan,
 absl::StatusOr<std::unique_ptr<Channel>> OpenLine(const LineSpec& line,
                                                   const LineContext& c) {
   using Type = ChannelSpec::Type;
+  if (line.input == line.output && line.input.type == Type::kFd) {
+    // One fd for both directions, as UML takes it: `con2=fd:3 3>file` is an
+    // output-only line and `fd:3 3<file` an input-only one (UML just uses
+    // the fd; reads or writes it cannot do fail quietly).
+    int flags = fcntl(line.input.fd, F_GETFL);
+    if (flags >= 0 && (flags & O_ACCMODE) != O_RDWR) {
+      FdChannel::Options options;
+      bool write_only = (flags & O_ACCMODE) == O_WRONLY;
+      options.in_fd = write_only ? -1 : line.input.fd;
+      options.out_fd = write_only ? line.input.fd : -1;
+      options.raw = c.raw;
+      return FdChannel::Create(options);
+    }
+  }
   if (line.input == line.output) return OpenOne(line.input, c);
   if (line.input.type == Type::kFd && line.output.type == Type::kFd) {
     FdChannel::Options options;

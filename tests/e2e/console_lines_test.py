@@ -39,13 +39,19 @@ def all_channels():
     out_r, out_w = os.pipe()
     os.set_blocking(out_r, False)
     ssl1_out = Stream("ssl1", fd=out_r)
+    # ssl3's peer: one write-only pipe end, as UML's `fd:3 3>file` (an
+    # output-only line).
+    ssl3_r, ssl3_w = os.pipe()
+    os.set_blocking(ssl3_r, False)
+    ssl3 = Stream("ssl3", fd=ssl3_r)
     port = free_port()
     p, con0, err = start_kuml(
         ["con=null", "con1=pts", "con2=port:%d" % port, "con3=none",
          "ssl0=tty:" + s0_path, "ssl1=fd:%d,fd:%d" % (in_r, out_w),
-         "ssl2=null"], pass_fds=(in_r, out_w))
+         "ssl2=null", "ssl3=fd:%d" % ssl3_w], pass_fds=(in_r, out_w, ssl3_w))
     os.close(in_r)
     os.close(out_w)
+    os.close(ssl3_w)
 
     err.expect("'\r\n")
     m = re.search(rb"Virtual console 1 assigned device '(/dev/pts/\d+)'",
@@ -56,7 +62,7 @@ def all_channels():
     # The guest's view: con3 is gone, con1/con2/con4..con9 are the 8 hvc
     # consoles, con10..15 plain ports, then the serial lines.
     consoles = ["con%d(console)" % n for n in (1, 2, 4, 5, 6, 7, 8, 9)]
-    plain = ["con%d" % n for n in range(10, 16)] + ["ssl0", "ssl1", "ssl2"]
+    plain = ["con%d" % n for n in range(10, 16)] + ["ssl0", "ssl1", "ssl2", "ssl3"]
     expected = "console payload: %d ports: %s\n" % (
         len(consoles) + len(plain), " ".join(consoles + plain))
     con0.expect(expected)
@@ -67,7 +73,8 @@ def all_channels():
 
     telnet = connect(port)
     telnet.expect(GREETING + b"con2 ready\r\n")
-    for name, stream in (("con1", con1), ("ssl0", ssl0), ("ssl1", ssl1_out)):
+    for name, stream in (("con1", con1), ("ssl0", ssl0), ("ssl1", ssl1_out),
+                         ("ssl3", ssl3)):
         stream.expect(name + " ready\r\n")
     print("ok: every port said ready", flush=True)
 
@@ -93,7 +100,7 @@ def all_channels():
     # Host -> all ports through the guest, from con0.
     tty_in(p, "say hello all\r")
     con0.expect("said\n")
-    for stream in (con1, telnet, ssl0, ssl1_out):
+    for stream in (con1, telnet, ssl0, ssl1_out, ssl3):
         stream.expect("hello all\r\n")
     print("ok: con0 input reaches the guest, the guest reaches every port",
           flush=True)
