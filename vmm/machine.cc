@@ -15,6 +15,7 @@
 #include "vmm/boot/cpu_state.h"
 #include "vmm/boot/kernel_loader.h"
 #include "vmm/boot/mptable.h"
+#include "vmm/cpu/cpuid.h"
 #include "vmm/vcpu_setup.h"
 
 namespace kuml {
@@ -93,6 +94,11 @@ absl::Status Machine::Init(const Kvm& kvm) {
   s = InitPlatformDevices();
   if (!s.ok()) return s;
   std::vector<std::string> cmdline = {"console=ttyS0", "reboot=k"};
+  if (flavor_ == KvmFlavor::kSoftwareAssisted) {
+    for (std::string& arg : SoftwareKvmGuestKernelArgs()) {
+      cmdline.push_back(std::move(arg));
+    }
+  }
   for (const DiskConfig& disk : config_.disks) {
     s = AddDisk(disk, cmdline);
     if (!s.ok()) return s;

@@ -1,5 +1,7 @@
 #include "vmm/cpu/cpuid.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace kuml {
 namespace {
 
@@ -41,6 +43,24 @@ constexpr int kLeaf1EdxHtt = 28;
 }  // namespace
 
 absl::Span<const CpuidQuirk> SoftwareKvmCpuidQuirks() { return kQuirks; }
+
+std::vector<std::string> SoftwareKvmGuestKernelArgs() {
+  // From the quirk table: xsave has its own switch (which also drops every
+  // feature that depends on it), osxsave follows xsave, the rest go to
+  // clearcpuid= by their /proc/cpuinfo names.
+  std::vector<std::string> args;
+  std::string clear;
+  for (const CpuidQuirk& q : kQuirks) {
+    std::string feature = q.feature;
+    if (feature == "xsave") {
+      args.push_back("noxsave");
+    } else if (feature != "osxsave") {
+      absl::StrAppend(&clear, clear.empty() ? "" : ",", feature);
+    }
+  }
+  if (!clear.empty()) args.push_back(absl::StrCat("clearcpuid=", clear));
+  return args;
+}
 
 const kvm_cpuid_entry2* FindCpuid(const std::vector<kvm_cpuid_entry2>& table,
                                   uint32_t function, uint32_t index) {

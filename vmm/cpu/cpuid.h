@@ -11,6 +11,7 @@
 #include <linux/kvm.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -32,6 +33,15 @@ struct CpuidQuirk {
 
 // The table, documented entry by entry in cpuid.cc.
 absl::Span<const CpuidQuirk> SoftwareKvmCpuidQuirks();
+
+// Guest kernel arguments that make a Linux guest clear the same features
+// itself ("noxsave", "clearcpuid=cx16,popcnt,smap"), for a software-assisted
+// KVM only. Needed because a newer kvm_pvm (host kernel 6.18, measured
+// 2026-11-25) shows the guest the host's own CPUID for these bits whatever
+// KVM_SET_CPUID2 said: the default guest then saw XSAVE and died on its
+// first ring-0 xrstor. Linux applies both before it patches alternatives.
+// Other guests ignore them.
+std::vector<std::string> SoftwareKvmGuestKernelArgs();
 
 // kuml's own CPUID leaf: eax = the leaf itself, ebx/ecx/edx = "KUML" each.
 // The default guest kernel looks for it before it uses kuml's power-off and

@@ -82,6 +82,15 @@ TEST(CpuidTest, EveryQuirkHasAReason) {
   }
 }
 
+// The guest is told to clear what the CPUID table clears (a kvm_pvm may
+// show it the host's bits instead): every quirk but osxsave is named.
+TEST(CpuidTest, GuestKernelArgsNameEveryQuirk) {
+  std::vector<std::string> args = SoftwareKvmGuestKernelArgs();
+  ASSERT_EQ(args.size(), 2u);
+  EXPECT_EQ(args[0], "noxsave");
+  EXPECT_EQ(args[1], "clearcpuid=cx16,popcnt,smap");
+}
+
 TEST(HostKvmTest, FlavorFollowsCpuFlags) {
   std::string dir = testing::TempDir();
   std::string with = dir + "/cpuinfo_svm", without = dir + "/cpuinfo_none";
