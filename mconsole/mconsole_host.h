@@ -40,7 +40,7 @@ struct MconsoleHostOptions {
   // Opens a disk for `config ubd<n>=` (MachineControlOptions::open_disk).
   std::function<absl::StatusOr<DiskConfig>(int index, const UbdSpec& ubd)>
       open_disk;
-  DoorFactory grpc_door;         // may be empty: no gRPC socket
+  DoorFactory grpc_door;  // may be empty: no gRPC socket
 };
 
 class MconsoleHost {
