@@ -44,7 +44,7 @@ struct BootCpuState {
   // General registers; all others start at zero.
   uint64_t rip = 0;
   uint64_t rsp = 0;
-  uint64_t rax = 0;  // multiboot: the boot loader magic
+  uint64_t rax = 0;       // multiboot: the boot loader magic
   uint64_t rbx = 0;       // PVH: physical address of hvm_start_info
   uint64_t rsi = 0;       // bzImage: physical address of boot_params
   uint64_t rflags = 0x2;  // bit 1 is reserved and always set; IF clear
