@@ -36,12 +36,15 @@ type_in() { printf '%s\n' "$*" >&7; }
 kuml_pid=$!
 wait_for 60 "the mconsole socket" test -S "$uml_dir/guest/mconsole"
 
-# Long before init has started the agent: a clear error, at once.
+# Long before init has started the agent: a clear error, at once -- not
+# after the 10 s an agent that has its port open gets to answer
+# (kAgentCallLimit). Only that distinction is checked: a loaded machine
+# took 4.1 s to run uml_mconsole and get the answer.
 start=$(date +%s%N)
 mc guest proc meminfo
 took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 case "$mc_out" in "ERR The guest has no kuml agent"*) ;; *) fail "proc before the agent: '$mc_out'" ;; esac
-[ "$took_ms" -lt 3000 ] || fail "the no-agent answer took $took_ms ms"
+[ "$took_ms" -lt 9000 ] || fail "the no-agent answer took $took_ms ms (as long as a call to a silent agent)"
 
 release=$(strings "$guest_kernel" | sed -n 's/^Linux version \([^ ]*\) .*#1 .*/\1/p' | head -n1)
 mc guest version
