@@ -28,10 +28,11 @@ if [ "${1:-}" = --combine ]; then
       kt = nk ? K[4] / 1e6 : -1; ut = nu ? U[4] / 1e6 : -1
       kp = nk ? K[5] : -1; up = nu ? U[5] : -1
       f = "%-7s %12s %12s %7s   %11s %11s %7s   %s\n"
-      printf f, t, kt > 0 ? sprintf("%.2f", kt) : "n/a", ut > 0 ? sprintf("%.2f", ut) : "n/a",
-        kt > 0 && ut > 0 ? sprintf("%.2f", kt / ut) : "n/a",
-        kp > 0 ? sprintf("%.0f", kp) : "n/a", up > 0 ? sprintf("%.0f", up) : "n/a",
-        kp > 0 && up > 0 ? sprintf("%.2f", kp / up) : "n/a",
+      # Parenthesized: a bare ">" in print(f) arguments is a redirection.
+      printf f, t, (kt > 0 ? sprintf("%.2f", kt) : "n/a"), (ut > 0 ? sprintf("%.2f", ut) : "n/a"),
+        (kt > 0 && ut > 0 ? sprintf("%.2f", kt / ut) : "n/a"),
+        (kp > 0 ? sprintf("%.0f", kp) : "n/a"), (up > 0 ? sprintf("%.0f", up) : "n/a"),
+        (kp > 0 && up > 0 ? sprintf("%.2f", kp / up) : "n/a"),
         (nk ? K[6] : "-") "/" (nu ? U[6] : "-")
     }'
   done
