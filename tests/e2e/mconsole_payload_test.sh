@@ -90,7 +90,7 @@ case "$ctl_out" in "pay	$kuml_pid	$uml_dir/pay/grpc") ;; *) fail "umlctl list: '
 [ "$(stat -c %a "$uml_dir/pay/grpc")" = 600 ] || fail "grpc socket is not owner-only"
 
 # Node gRPC client.
-"$node_bin" "$node_client" "$uml_dir/pay/grpc" "$kuml_proto" "$refl_proto" version ||
+timeout 120 "$node_bin" "$node_client" "$uml_dir/pay/grpc" "$kuml_proto" "$refl_proto" version ||
   fail "node client"
 
 # reboot: same process, the payload starts again, a second SOCKET notify.

@@ -158,7 +158,21 @@ start=$(date +%s.%N)
   -m "${KUML_KVMHOST_MEM:-2048}" -nographic -no-reboot -nodefaults \
   -serial file:"$ctl/console" -kernel "$kernel" -initrd "$initrd" \
   -append "console=ttyS0 quiet panic=-1 loglevel=3" "${virtfs[@]}" \
-  </dev/null >"$ctl/qemu.log" 2>&1
+  </dev/null >"$ctl/qemu.log" 2>&1 &
+qemu_pid=$!
+# Stopped from outside (Bazel's test timeout sends SIGTERM): show what the
+# command printed so far, which otherwise comes back only at its end.
+on_term() {
+  echo "kvmhost: stopped from outside after $(echo "$(date +%s.%N) - $start" | bc) s" \
+    "(a test timeout?); the command's output so far:" >&2
+  cat "$ctl/output" 2>/dev/null
+  echo "kvmhost: the nested host's console, last lines:" >&2
+  tail -n 20 "$ctl/console" >&2
+  kill "$qemu_pid" 2>/dev/null
+  exit 143
+}
+trap on_term TERM INT
+wait "$qemu_pid"
 qemu_rc=$?
 end=$(date +%s.%N)
 cat "$ctl/output" 2>/dev/null
