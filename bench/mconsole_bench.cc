@@ -50,6 +50,46 @@ double Since(Clock::time_point t) {
   return std::chrono::duration<double, std::micro>(Clock::now() - t).count();
 }
 
+// A raw legacy-protocol client, as uml_mconsole is: bound to an abstract
+// address (the server replies to it), sending full 524-byte requests to
+// `path`. Times `n` round trips of `version` after 100 of warm-up; false
+// when a request gets no answer within 5 s.
+bool TimeVersionRoundTrips(const std::string& path, int n,
+                           std::vector<double>* us) {
+  sockaddr_un to{};
+  to.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(to.sun_path)) {
+    std::fprintf(stderr, "socket path too long: %s\n", path.c_str());
+    return false;
+  }
+  memcpy(to.sun_path, path.data(), path.size());
+  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un self{};
+  self.sun_family = AF_UNIX;
+  std::string name = "kuml-bench-" + std::to_string(getpid());
+  memcpy(self.sun_path + 1, name.data(), name.size());
+  bind(fd, reinterpret_cast<sockaddr*>(&self),
+       sizeof(sa_family_t) + 1 + name.size());
+  timeval limit{5, 0};  // a guest that does not answer ends the run
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+  std::string request = EncodeRequest("version");
+  char buf[600];
+  for (int i = 0; i < n + 100; ++i) {
+    auto t = Clock::now();
+    if (sendto(fd, request.data(), request.size(), 0,
+               reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0 ||
+        recv(fd, buf, sizeof(buf), 0) <= 0) {
+      std::fprintf(stderr, "no answer from %s after %d requests\n",
+                   path.c_str(), i);
+      close(fd);
+      return false;
+    }
+    if (i >= 100) us->push_back(Since(t));  // after warm-up
+  }
+  close(fd);
+  return true;
+}
+
 int Doors(int n) {
   std::string dir = "/tmp/kuml-bench-" + std::to_string(getpid());
   mkdir(dir.c_str(), 0700);
@@ -61,28 +101,8 @@ int Doors(int n) {
     std::fprintf(stderr, "cannot start the doors\n");
     return 1;
   }
-  // Legacy: a client bound to an abstract address, full 524-byte requests.
-  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-  sockaddr_un self{};
-  self.sun_family = AF_UNIX;
-  std::string name = "kuml-bench-" + std::to_string(getpid());
-  memcpy(self.sun_path + 1, name.data(), name.size());
-  bind(fd, reinterpret_cast<sockaddr*>(&self),
-       sizeof(sa_family_t) + 1 + name.size());
-  sockaddr_un to{};
-  to.sun_family = AF_UNIX;
-  std::string path = dir + "/mconsole";
-  memcpy(to.sun_path, path.data(), path.size());
-  std::string request = EncodeRequest("version");
   std::vector<double> legacy_us, grpc_us;
-  char buf[600];
-  for (int i = 0; i < n + 100; ++i) {
-    auto t = Clock::now();
-    sendto(fd, request.data(), request.size(), 0,
-           reinterpret_cast<sockaddr*>(&to), sizeof(to));
-    recv(fd, buf, sizeof(buf), 0);
-    if (i >= 100) legacy_us.push_back(Since(t));  // after warm-up
-  }
+  if (!TimeVersionRoundTrips(dir + "/mconsole", n, &legacy_us)) return 1;
   auto channel = grpc::CreateChannel("unix:" + dir + "/grpc",
                                      grpc::InsecureChannelCredentials());
   v1::MConsole::Stub stub(channel);
@@ -97,7 +117,6 @@ int Doors(int n) {
     }
     if (i >= 100) grpc_us.push_back(Since(t));
   }
-  close(fd);
   Report("version, legacy datagram door", legacy_us);
   Report("version, gRPC door (unix socket)", grpc_us);
   std::printf("ratio gRPC/legacy p50: %.2f\n", [&] {
@@ -114,38 +133,8 @@ int Doors(int n) {
 // The same raw client as Doors(), against any UML-protocol socket. A reply
 // may come in several packets; `version` is one.
 int Socket(const std::string& path, int n) {
-  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-  sockaddr_un self{};
-  self.sun_family = AF_UNIX;
-  std::string name = "kuml-bench-sock-" + std::to_string(getpid());
-  memcpy(self.sun_path + 1, name.data(), name.size());
-  bind(fd, reinterpret_cast<sockaddr*>(&self),
-       sizeof(sa_family_t) + 1 + name.size());
-  sockaddr_un to{};
-  to.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(to.sun_path)) {
-    std::fprintf(stderr, "socket path too long: %s\n", path.c_str());
-    return 2;
-  }
-  memcpy(to.sun_path, path.data(), path.size());
-  timeval limit{5, 0};  // a guest that does not answer ends the run
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
-  std::string request = EncodeRequest("version");
   std::vector<double> us;
-  char buf[600];
-  for (int i = 0; i < n + 100; ++i) {
-    auto t = Clock::now();
-    if (sendto(fd, request.data(), request.size(), 0,
-               reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0 ||
-        recv(fd, buf, sizeof(buf), 0) <= 0) {
-      std::fprintf(stderr, "no answer from %s after %d requests\n",
-                   path.c_str(), i);
-      close(fd);
-      return 1;
-    }
-    if (i >= 100) us.push_back(Since(t));  // after warm-up
-  }
-  close(fd);
+  if (!TimeVersionRoundTrips(path, n, &us)) return 1;
   Report("version, this guest's socket", us);
   return 0;
 }
