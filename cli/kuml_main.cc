@@ -153,6 +153,31 @@ int Main(int argc, char** argv) {
   mconsole_options.open_disk = [&spec](int index, const UbdSpec& ubd) {
     return OpenDisk(index, ubd, *spec);
   };
+  mconsole_options.open_net = [](absl::string_view device_switch)
+      -> absl::StatusOr<mconsole::HotPlugDevice> {
+    absl::StatusOr<HotNetDevice> net = OpenHotNetDevice(device_switch);
+    if (!net.ok()) return net.status();
+    mconsole::HotPlugDevice device;
+    device.index = net->index;
+    device.factory = std::move(net->factory);
+    device.config = net->config;
+    return device;
+  };
+  LineChannels* line_channels = lines->get();
+  mconsole_options.open_line =
+      [line_channels](
+          LineKind kind, int index,
+          const LineSpec& line) -> absl::StatusOr<mconsole::HotPlugDevice> {
+    absl::StatusOr<VirtioDeviceFactory> factory =
+        line_channels->OpenHotLine(kind, index, line);
+    if (!factory.ok()) return factory.status();
+    mconsole::HotPlugDevice device;
+    device.index = index;
+    device.factory = *std::move(factory);
+    device.config = line.config;
+    device.console_tty = kind == LineKind::kConsole;
+    return device;
+  };
   mconsole_options.grpc_door = [](const std::string& path,
                                   mconsole::CommandCore* core)
       -> absl::StatusOr<std::unique_ptr<mconsole::Door>> {

@@ -137,6 +137,8 @@ absl::StatusOr<std::unique_ptr<Channel>> OpenLine(const LineSpec& line,
 absl::StatusOr<std::unique_ptr<LineChannels>> LineChannels::Open(
     const MachineSpec& spec, const Announce& announce) {
   std::unique_ptr<LineChannels> lines(new LineChannels());
+  lines->spec_ = spec;
+  lines->announce_ = announce;
   int console_ports = 0;
   for (LineKind kind : {LineKind::kConsole, LineKind::kSerial}) {
     for (int n = 0; n < LineCount(kind); ++n) {
@@ -177,6 +179,45 @@ absl::StatusOr<std::unique_ptr<LineChannels>> LineChannels::Open(
     }
   }
   return lines;
+}
+
+absl::StatusOr<VirtioDeviceFactory> LineChannels::OpenHotLine(
+    LineKind kind, int index, const LineSpec& line) {
+  PortChannel* port_line = nullptr;
+  absl::StatusOr<std::unique_ptr<Channel>> opened;
+  {
+    absl::MutexLock lock(&servers_mu_);
+    LineContext context{
+        &spec_,
+        kind,
+        index,
+        /*raw=*/kind == LineKind::kConsole || !spec_.ssl_non_raw,
+        &announce_,
+        &servers_,
+        &port_line};
+    opened = OpenLine(line, context);
+  }
+  if (!opened.ok()) {
+    return absl::Status(opened.status().code(),
+                        absl::StrCat(LineName(kind, index), "=", line.config,
+                                     ": ", opened.status().message()));
+  }
+  std::shared_ptr<Channel> channel = std::move(*opened);
+  const std::string name = LineName(kind, index);
+  const bool console = kind == LineKind::kConsole;
+  return VirtioDeviceFactory(
+      [channel, name, console](const VirtioDeviceContext& context)
+          -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
+        VirtioConsole::PortConfig config;
+        config.name = name;
+        config.console = console;
+        config.handler =
+            std::make_shared<ConsoleChannelPort>(context.loop, channel);
+        std::vector<VirtioConsole::PortConfig> configs;
+        configs.push_back(std::move(config));
+        return std::unique_ptr<VirtioDevice>(
+            new VirtioConsole(std::move(configs)));
+      });
 }
 
 void LineChannels::AddServicePort(std::string name, PortHandlerFactory make) {

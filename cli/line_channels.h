@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "devices/chan/channel.h"
 #include "devices/chan/port_channel.h"
 #include "devices/virtio/console_device.h"
@@ -77,6 +78,15 @@ class LineChannels {
           EventLoop*)>;
   void AddServicePort(std::string name, PortHandlerFactory make);
 
+  // A line added while the guest runs (mconsole `config con<n>=...` or
+  // `ssl<n>=...`): its channel opened now (a pts announced as at boot), and
+  // a virtio-console device of its own with one port named like the line:
+  // a console port (the guest gives it an hvc tty) for con<n>, a plain port
+  // for ssl<n>. The factory owns the channel, which closes when the last
+  // device made from it goes. Errors name the switch. Thread-safe.
+  absl::StatusOr<VirtioDeviceFactory> OpenHotLine(LineKind kind, int index,
+                                                  const LineSpec& line);
+
   // What the guest sees for each configured line, in port order (tests,
   // docs): "con1" -> console port, "ssl0" -> plain port.
   struct GuestPort {
@@ -89,6 +99,10 @@ class LineChannels {
  private:
   LineChannels() = default;
 
+  // For lines opened later (OpenHotLine).
+  MachineSpec spec_;
+  Announce announce_;
+  absl::Mutex servers_mu_;  // servers_ after Open()
   std::map<uint16_t, std::shared_ptr<PortServer>> servers_;
   std::unique_ptr<Channel> con0_;
   PortChannel* con0_port_ = nullptr;

@@ -3,11 +3,13 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "devices/net/mac_policy.h"
 #include "devices/net/open_transport.h"
 #include "devices/virtio/net_device.h"
 #include "frontend/guest_cmdline.h"
+#include "frontend/net_switch.h"
 
 namespace kuml {
 namespace {
@@ -69,6 +71,42 @@ absl::Status AddNetDevices(const MachineSpec& spec, MachineConfig& config) {
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<HotNetDevice> OpenHotNetDevice(absl::string_view device_switch) {
+  HotNetDevice hot;
+  absl::StatusOr<std::unique_ptr<NetTransport>> transport;
+  std::optional<MacAddress> given;
+  if (absl::StartsWith(device_switch, "vec")) {
+    absl::StatusOr<VecSpec> vec = ParseVecSwitch(device_switch);
+    if (!vec.ok()) return vec.status();
+    absl::Status checked = CheckVecSpec(*vec);
+    if (!checked.ok()) return checked;
+    absl::StatusOr<std::optional<MacAddress>> mac = SpecifiedMac(*vec);
+    if (!mac.ok()) return mac.status();
+    given = *mac;
+    hot.index = vec->index;
+    hot.config = vec->config;
+    transport = OpenVecTransport(*vec);
+  } else {
+    absl::StatusOr<EthSwitch> eth = ParseEthSwitch(device_switch);
+    if (!eth.ok()) return eth.status();
+    absl::Status checked = CheckEthSpec(eth->spec);
+    if (!checked.ok()) return checked;
+    given = SpecifiedMac(eth->spec);
+    hot.index = eth->spec.index;
+    hot.config = eth->spec.config;
+    transport = OpenNetTransport(eth->spec);
+  }
+  if (!transport.ok()) return transport.status();
+  absl::StatusOr<MacAddress> mac = ChooseMac(given, std::nullopt);
+  if (!mac.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(device_switch, ": ", mac.status().message()));
+  }
+  hot.factory =
+      NetFactory(std::shared_ptr<NetTransport>(*std::move(transport)), *mac);
+  return hot;
 }
 
 }  // namespace kuml

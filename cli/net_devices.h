@@ -11,7 +11,11 @@
 #ifndef KUML_CLI_NET_DEVICES_H_
 #define KUML_CLI_NET_DEVICES_H_
 
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "frontend/machine_spec.h"
 #include "vmm/machine.h"
 
@@ -25,6 +29,20 @@ absl::Status CheckNetSwitches(const MachineSpec& spec);
 // Opens every host side and adds the devices to `config`. Errors name the
 // switch.
 absl::Status AddNetDevices(const MachineSpec& spec, MachineConfig& config);
+
+// One network device added while the guest runs (mconsole `config
+// eth<n>=...` or `config vec<n>:...`; `device_switch` is the whole
+// switch): parsed and checked as on the command line, its host side opened
+// now and closed when the last device made by the factory goes (remove or
+// the end of the boot). The MAC is the one given, else random: the kernel's
+// ip= option only names interfaces that exist at boot. Errors name the
+// switch.
+struct HotNetDevice {
+  int index = 0;       // <n> of eth<n> / vec<n>
+  std::string config;  // text after '=' / ':'
+  VirtioDeviceFactory factory;
+};
+absl::StatusOr<HotNetDevice> OpenHotNetDevice(absl::string_view device_switch);
 
 }  // namespace kuml
 

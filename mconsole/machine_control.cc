@@ -80,8 +80,8 @@ void MachineControl::Attach(Machine* machine) {
 void MachineControl::Detach() {
   absl::MutexLock lock(&mu_);
   machine_ = nullptr;
-  // The disks go with the machine (it holds their backends).
-  hot_disks_.clear();
+  // Hot-plugged devices go with the machine (it holds them).
+  hot_.clear();
 }
 
 bool MachineControl::halt_requested() {
@@ -132,10 +132,7 @@ Reply MachineControl::ConfigQuery(DeviceKind kind, absl::string_view unit) {
       if (it != spec.disks.end()) {
         disk = it->second;
       } else {
-        absl::MutexLock lock(&mu_);
-        auto hot = hot_disks_.find(n);
-        if (hot == hot_disks_.end()) return Reply::Ok();
-        disk = hot->second.ubd;
+        return Reply::Ok(HotConfig({kind, n}).value_or(""));
       }
       std::string file = disk.file.empty() ? kDefaultRootFs : disk.file;
       if (!disk.backing_file.empty()) {
@@ -158,6 +155,11 @@ Reply MachineControl::ConfigQuery(DeviceKind kind, absl::string_view unit) {
                             "line_get_config: device number out of range");
       }
       LineSpec line = EffectiveLine(spec, line_kind, static_cast<int>(n.value));
+      if (line.none) {
+        std::optional<std::string> hot =
+            HotConfig({kind, static_cast<int>(n.value)});
+        if (hot.has_value()) return Reply::Ok(*hot);
+      }
       return Reply::Ok(line.none && line.config.empty() ? "none" : line.config);
     }
     case DeviceKind::kEth:
@@ -193,12 +195,8 @@ Reply MachineControl::ConfigAdd(DeviceKind kind,
                             "ubd=sync can only be given at boot");
       }
       absl::MutexLock hotplug(&hotplug_mu_);
-      bool hot_configured;
-      {
-        absl::MutexLock lock(&mu_);
-        hot_configured = hot_disks_.count(ubd->index) != 0;
-      }
-      if (spec.disks.count(ubd->index) != 0 || hot_configured) {
+      if (spec.disks.count(ubd->index) != 0 ||
+          HotConfig({kind, ubd->index}).has_value()) {
         return Reply::Errno(EBUSY, absl::StatusCode::kAlreadyExists,
                             "Device is already configured");
       }
@@ -207,29 +205,41 @@ Reply MachineControl::ConfigAdd(DeviceKind kind,
         return Reply::Errno(ENOENT, absl::StatusCode::kNotFound,
                             "Couldn't determine size of device's file");
       }
-      return HotAddDisk(ubd->index, ubd->spec);
+      if (!options_.open_disk) {
+        return Reply::Error(absl::StatusCode::kUnimplemented,
+                            "kuml cannot add disks to this guest");
+      }
+      const int index = ubd->index;
+      const UbdSpec disk_spec = ubd->spec;
+      return HotAdd({kind, index}, [&]() -> absl::StatusOr<HotPlugDevice> {
+        absl::StatusOr<DiskConfig> disk = options_.open_disk(index, disk_spec);
+        if (!disk.ok()) return disk.status();
+        // The guest can tell its hot-plugged disks by their serial
+        // (/sys/block/vdX/serial), since Linux names them by probe order.
+        std::string serial =
+            disk->serial.empty() ? absl::StrCat("ubd", index) : disk->serial;
+        HotPlugDevice device;
+        device.index = index;
+        device.backend = disk->backend;
+        device.factory = [backend = disk->backend,
+                          serial](const VirtioDeviceContext&)
+            -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
+          return std::unique_ptr<VirtioDevice>(
+              new VirtioBlock(backend, serial));
+        };
+        device.config =
+            disk_spec.backing_file.empty()
+                ? disk_spec.file
+                : absl::StrCat(disk_spec.file, ",", disk_spec.backing_file);
+        return device;
+      });
     }
     case DeviceKind::kCon:
-    case DeviceKind::kSsl: {
-      absl::StatusOr<LineSwitch> line = ParseLineSwitch(device_switch);
-      if (!line.ok()) {
-        return Reply::Errno(EINVAL, absl::StatusCode::kInvalidArgument,
-                            std::string(line.status().message()));
-      }
-      LineSpec now = EffectiveLine(spec, line->kind, line->index);
-      if (!now.none) {
-        return Reply::Errno(EINVAL, absl::StatusCode::kFailedPrecondition,
-                            "Device is already open");
-      }
-      return Reply::Error(absl::StatusCode::kUnimplemented,
-                          "kuml cannot attach consoles or serial lines to a "
-                          "running guest yet");
-    }
+    case DeviceKind::kSsl:
+      return ConfigAddLine(kind, device_switch);
     case DeviceKind::kEth:
     case DeviceKind::kVec:
-      return Reply::Error(absl::StatusCode::kUnimplemented,
-                          "kuml cannot add network devices to a running "
-                          "guest yet");
+      return ConfigAddNet(kind, device_switch);
     case DeviceKind::kMem:
       return Reply::Error(absl::StatusCode::kUnimplemented,
                           "kuml cannot change the guest's memory at run time");
@@ -241,7 +251,7 @@ Reply MachineControl::Remove(DeviceKind kind, int n) {
   const MachineSpec& spec = options_.spec;
   switch (kind) {
     case DeviceKind::kUbd:
-      if (spec.disks.count(n) == 0) return HotRemoveDisk(n);
+      if (spec.disks.count(n) == 0) return HotRemove({kind, n});
       // A boot disk is announced on the kernel command line and bound for
       // the guest's whole life: treat it as open.
       return Reply::Errno(EBUSY, absl::StatusCode::kFailedPrecondition,
@@ -250,25 +260,16 @@ Reply MachineControl::Remove(DeviceKind kind, int n) {
     case DeviceKind::kSsl: {
       LineKind line_kind =
           kind == DeviceKind::kCon ? LineKind::kConsole : LineKind::kSerial;
-      if (EffectiveLine(spec, line_kind, n).none) {
-        return Reply::Errno(ENODEV, absl::StatusCode::kNotFound,
-                            "Device doesn't exist");
-      }
+      if (EffectiveLine(spec, line_kind, n).none) return HotRemove({kind, n});
       return Reply::Errno(EBUSY, absl::StatusCode::kFailedPrecondition,
                           "Device is currently open");
     }
     case DeviceKind::kEth:
-      if (spec.eth.count(n) == 0) {
-        return Reply::Errno(ENODEV, absl::StatusCode::kNotFound,
-                            "Device doesn't exist");
-      }
+      if (spec.eth.count(n) == 0) return HotRemove({kind, n});
       return Reply::Errno(EBUSY, absl::StatusCode::kFailedPrecondition,
                           "Device is currently open");
     case DeviceKind::kVec:
-      if (spec.vec.count(n) == 0) {
-        return Reply::Errno(ENODEV, absl::StatusCode::kNotFound,
-                            "Device doesn't exist");
-      }
+      if (spec.vec.count(n) == 0) return HotRemove({kind, n});
       return Reply::Errno(EBUSY, absl::StatusCode::kFailedPrecondition,
                           "Device is currently open");
     case DeviceKind::kMem:
@@ -321,29 +322,94 @@ absl::StatusOr<std::string> MachineControl::Sysrq(char key) {
   return CleanConsoleText(capture->text);
 }
 
-Reply MachineControl::HotAddDisk(int index, const UbdSpec& ubd) {
-  if (!options_.open_disk) {
-    return Reply::Error(absl::StatusCode::kUnimplemented,
-                        "kuml cannot add disks to this guest");
+Reply MachineControl::ConfigAddLine(DeviceKind kind,
+                                    absl::string_view device_switch) {
+  absl::StatusOr<LineSwitch> line = ParseLineSwitch(device_switch);
+  if (!line.ok()) {
+    return Reply::Errno(EINVAL, absl::StatusCode::kInvalidArgument,
+                        std::string(line.status().message()));
   }
-  // The agent first: without one nothing is opened (or created: a COW file).
+  if (line->is_default) {
+    return Reply::Errno(EINVAL, absl::StatusCode::kInvalidArgument,
+                        "line_config failed to parse device number");
+  }
+  absl::MutexLock hotplug(&hotplug_mu_);
+  LineSpec now = EffectiveLine(options_.spec, line->kind, line->index);
+  if (!now.none || HotConfig({kind, line->index}).has_value()) {
+    return Reply::Errno(EINVAL, absl::StatusCode::kFailedPrecondition,
+                        "Device is already open");
+  }
+  if (line->spec.none) return Reply::Ok();  // nothing to attach
+  if (line->kind == LineKind::kConsole && line->index == 0) {
+    // con0 is the 8250 UART, built with the machine.
+    return Reply::Error(absl::StatusCode::kUnimplemented,
+                        "kuml cannot attach con0 to a running guest (it is "
+                        "the serial UART, set up at boot)");
+  }
+  if (!options_.open_line) {
+    return Reply::Error(absl::StatusCode::kUnimplemented,
+                        "kuml cannot attach lines to this guest");
+  }
+  const LineKind line_kind = line->kind;
+  const int index = line->index;
+  const LineSpec spec = line->spec;
+  return HotAdd({kind, index},
+                [&]() { return options_.open_line(line_kind, index, spec); });
+}
+
+Reply MachineControl::ConfigAddNet(DeviceKind kind,
+                                   absl::string_view device_switch) {
+  if (!options_.open_net) {
+    return Reply::Error(absl::StatusCode::kUnimplemented,
+                        "kuml cannot add network devices to this guest");
+  }
+  // The index first, to refuse a configured device before opening anything
+  // (the switch itself is parsed by open_net, as on the command line).
+  absl::string_view rest = device_switch.substr(3);
+  NumberPrefix n = ParseNumberPrefix(rest, 10);
+  if (n.length == 0 || n.overflow || n.value > 1000000) {
+    return Reply::Errno(
+        EINVAL, absl::StatusCode::kInvalidArgument,
+        absl::StrCat(device_switch, ": couldn't parse the device number"));
+  }
+  const int index = static_cast<int>(n.value);
+  absl::MutexLock hotplug(&hotplug_mu_);
+  const bool at_boot = kind == DeviceKind::kEth
+                           ? options_.spec.eth.count(index) != 0
+                           : options_.spec.vec.count(index) != 0;
+  if (at_boot || HotConfig({kind, index}).has_value()) {
+    return Reply::Errno(EBUSY, absl::StatusCode::kAlreadyExists,
+                        "Device is already configured");
+  }
+  const std::string text(device_switch);
+  return HotAdd({kind, index}, [&]() { return options_.open_net(text); });
+}
+
+std::optional<std::string> MachineControl::HotConfig(HotKey key) {
+  absl::MutexLock lock(&mu_);
+  auto it = hot_.find(key);
+  if (it == hot_.end()) return std::nullopt;
+  return it->second.config;
+}
+
+Reply MachineControl::HotAdd(
+    HotKey key, const std::function<absl::StatusOr<HotPlugDevice>()>& open) {
+  // The agent first: without one nothing is opened (or created: a COW file,
+  // a tap).
   absl::StatusOr<std::string> ping = CallAgent("config", "ping");
   if (!ping.ok()) {
     return Reply::Error(ping.status().code(),
                         std::string(ping.status().message()));
   }
-  absl::StatusOr<DiskConfig> disk = options_.open_disk(index, ubd);
-  if (!disk.ok()) {
-    int err = absl::IsNotFound(disk.status())           ? ENOENT
-              : absl::IsPermissionDenied(disk.status()) ? EACCES
-                                                        : EIO;
-    return Reply::Errno(err, disk.status().code(),
-                        std::string(disk.status().message()));
+  absl::StatusOr<HotPlugDevice> device = open();
+  if (!device.ok()) {
+    const absl::Status& e = device.status();
+    int err = absl::IsNotFound(e)           ? ENOENT
+              : absl::IsPermissionDenied(e) ? EACCES
+              : absl::IsInvalidArgument(e)  ? EINVAL
+                                            : EIO;
+    return Reply::Errno(err, e.code(), std::string(e.message()));
   }
-  // The guest can tell its hot-plugged disks by their serial
-  // (/sys/block/vdX/serial), since Linux names them by probe order.
-  std::string serial =
-      disk->serial.empty() ? absl::StrCat("ubd", index) : disk->serial;
   uint64_t boot;
   absl::StatusOr<uint32_t> slot;
   {
@@ -352,51 +418,57 @@ Reply MachineControl::HotAddDisk(int index, const UbdSpec& ubd) {
       return Reply::Error(absl::StatusCode::kUnavailable,
                           std::string(kBetweenBoots));
     boot = boot_;
-    slot = machine_->PlugVirtio(
-        std::make_unique<VirtioBlock>(disk->backend, serial), disk->backend);
+    slot = machine_->PlugVirtio(std::move(device->factory), device->backend);
   }
   if (!slot.ok()) {
     return Reply::Errno(absl::IsResourceExhausted(slot.status()) ? ENOSPC : EIO,
                         slot.status().code(),
                         std::string(slot.status().message()));
   }
-  const std::string device = absl::StrCat("virtio-mmio.", *slot);
-  absl::StatusOr<std::string> bound = CallAgent(
-      "config", absl::StrCat("bind ", device), options_.hotplug_limit);
+  // For a console line the agent also names the hvc tty the port got.
+  std::string request = absl::StrCat("bind virtio-mmio.", *slot);
+  if (device->console_tty) request += " hvc";
+  absl::StatusOr<std::string> bound =
+      CallAgent("config", request, options_.hotplug_limit);
   absl::MutexLock lock(&mu_);
   if (boot_ != boot || machine_ == nullptr) {
     return Reply::Error(absl::StatusCode::kAborted,
-                        "The guest rebooted while the disk was being added");
+                        "The guest rebooted while the device was being added");
   }
   if (!bound.ok()) {
-    // Whatever the guest did, the disk is not ours to keep.
+    // Whatever the guest did, the device is not ours to keep.
     (void)machine_->UnplugVirtio(*slot);
     return Reply::Error(bound.status().code(),
-                        absl::StrCat("The guest did not take the disk: ",
+                        absl::StrCat("The guest did not take the device: ",
                                      bound.status().message()));
   }
-  hot_disks_[index] = HotDisk{ubd, *slot};
+  hot_[key] = HotDevice{device->config, *slot,
+                        device->console_tty ? *bound : std::string()};
   return Reply::Ok();
 }
 
-Reply MachineControl::HotRemoveDisk(int index) {
+Reply MachineControl::HotRemove(HotKey key) {
   absl::MutexLock hotplug(&hotplug_mu_);
   uint32_t slot;
   uint64_t boot;
+  std::string tty;
   {
     absl::MutexLock lock(&mu_);
-    auto it = hot_disks_.find(index);
-    if (it == hot_disks_.end()) {
+    auto it = hot_.find(key);
+    if (it == hot_.end()) {
       return Reply::Errno(ENODEV, absl::StatusCode::kNotFound,
                           "Device doesn't exist");
     }
     slot = it->second.slot;
+    tty = it->second.tty;
     boot = boot_;
   }
-  // The agent refuses while the disk is mounted (UML: the device is open).
+  // The agent refuses while the guest uses the device: a disk mounted, an
+  // interface up, a port or tty open (UML: the device is open).
+  std::string request = absl::StrCat("unbind virtio-mmio.", slot);
+  if (!tty.empty()) absl::StrAppend(&request, " ", tty);
   absl::StatusOr<std::string> unbound =
-      CallAgent("remove", absl::StrCat("unbind virtio-mmio.", slot),
-                options_.hotplug_limit);
+      CallAgent("remove", request, options_.hotplug_limit);
   if (!unbound.ok()) {
     if (unbound.status().message() == "Device is currently open") {
       return Reply::Errno(EBUSY, absl::StatusCode::kFailedPrecondition,
@@ -409,7 +481,7 @@ Reply MachineControl::HotRemoveDisk(int index) {
   if (boot_ != boot || machine_ == nullptr) {
     return Reply::Ok();  // gone with the boot it was plugged into
   }
-  hot_disks_.erase(index);
+  hot_.erase(key);
   absl::Status emptied = machine_->UnplugVirtio(slot);
   if (!emptied.ok()) {
     return Reply::Error(emptied.code(), std::string(emptied.message()));

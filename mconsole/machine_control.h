@@ -16,7 +16,12 @@
 //                virtio-blk into a spare virtio-mmio slot
 //                (Machine::PlugVirtio) and has the agent bind it, `remove`
 //                has the agent unbind it (refused while mounted) and empties
-//                the slot. Hot-plugged disks end with their boot: a reboot
+//                the slot. `config eth<n>=`/`vec<n>:` plug a virtio-net the
+//                same way, `config con<n>=`/`ssl<n>=` a virtio-console with
+//                the line's one port (an hvc tty for a console line, a
+//                plain port named ssl<n> for a serial line); remove is
+//                refused while the guest has the interface up or the port
+//                open. Hot-plugged devices end with their boot: a reboot
 //                starts from the command line again (UML re-execs itself
 //                with its original arguments).
 //   log proc stack cad  through the guest agent
@@ -25,6 +30,8 @@
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
@@ -36,6 +43,19 @@
 
 namespace kuml::mconsole {
 
+// A device opened for hot-plug by the launcher: what makes its virtio
+// device in the running machine. The factory holds the host side (a tap, a
+// line's channel), which closes when the device goes.
+struct HotPlugDevice {
+  int index = 0;  // <n> of the switch
+  VirtioDeviceFactory factory;
+  std::shared_ptr<BlockBackend> backend;  // disks: flushed on stop/unplug
+  std::string config;                     // what `config <dev>` answers
+  // A console line: the guest gives its port an hvc tty, whose name the
+  // agent reports on bind and checks on unbind (is it open?).
+  bool console_tty = false;
+};
+
 struct MachineControlOptions {
   KernelVersion version;
   MachineSpec spec;  // the command line, for config queries
@@ -45,7 +65,13 @@ struct MachineControlOptions {
   // (locks, COW, UML's notices); empty: no hot-plug.
   std::function<absl::StatusOr<DiskConfig>(int index, const UbdSpec& ubd)>
       open_disk;
-  // How long the agent may take to bind or unbind a hot-plugged disk (the
+  // Open the host side of a network device (`config eth<n>=...`, `config
+  // vec<n>:...`; the whole switch) or of a console/serial line (`config
+  // con<n>=...`) added at run time; empty: that kind cannot be added.
+  std::function<absl::StatusOr<HotPlugDevice>(absl::string_view)> open_net;
+  std::function<absl::StatusOr<HotPlugDevice>(LineKind, int, const LineSpec&)>
+      open_line;
+  // How long the agent may take to bind or unbind a hot-plugged device (the
   // guest kernel probes it).
   absl::Duration hotplug_limit = absl::Seconds(30);
   // sysrq: how long the console must stay quiet before the answer is
@@ -82,13 +108,24 @@ class MachineControl : public GuestControl {
   absl::StatusOr<std::string> CallAgent(
       absl::string_view command, absl::string_view request,
       absl::Duration timeout = absl::ZeroDuration());
-  Reply HotAddDisk(int index, const UbdSpec& ubd);
-  Reply HotRemoveDisk(int index);
+  // Hot-plug of any kind: the agent is asked first (without one nothing is
+  // opened), then `open` makes the device, which goes into a spare slot and
+  // is bound by the agent. Remove unbinds (the agent refuses while the
+  // guest uses the device) and empties the slot.
+  using HotKey = std::pair<DeviceKind, int>;
+  Reply HotAdd(HotKey key,
+               const std::function<absl::StatusOr<HotPlugDevice>()>& open);
+  Reply HotRemove(HotKey key);
+  Reply ConfigAddLine(DeviceKind kind, absl::string_view device_switch);
+  Reply ConfigAddNet(DeviceKind kind, absl::string_view device_switch);
+  // `config <dev>` for a device added during this boot; nullopt if none.
+  std::optional<std::string> HotConfig(HotKey key);
 
-  // A disk added by `config ubd<n>=` during this boot.
-  struct HotDisk {
-    UbdSpec ubd;
+  // A device added by `config` during this boot.
+  struct HotDevice {
+    std::string config;
     uint32_t slot = 0;  // virtio-mmio.<slot> in the guest
+    std::string tty;    // a console line's hvc tty in the guest, if any
   };
 
   MachineControlOptions options_;
@@ -96,8 +133,8 @@ class MachineControl : public GuestControl {
   Machine* machine_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool halt_requested_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t boot_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by Attach()
-  std::map<int, HotDisk> hot_disks_ ABSL_GUARDED_BY(mu_);
-  // One config/remove of a disk at a time (they wait for the agent without
+  std::map<HotKey, HotDevice> hot_ ABSL_GUARDED_BY(mu_);
+  // One hot-plug config/remove at a time (they wait for the agent without
   // mu_, which halt/stop/go need).
   absl::Mutex hotplug_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // One sysrq at a time (they share the console tap).

@@ -15,7 +15,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "devices/block/raw_file_backend.h"
+#include "devices/chan/fd_channel.h"
 #include "devices/virtio/block_device.h"
+#include "devices/virtio/console_channel_port.h"
+#include "devices/virtio/console_device.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mconsole/command_core.h"
@@ -177,6 +180,48 @@ TEST_F(MachineControlKvmTest, SpareSlotsFillAndEmptyWhileTheGuestRuns) {
   runner_.join();
   auto [d4, b4] = disk();
   EXPECT_FALSE(machine_->PlugVirtio(std::move(d4), b4).ok());
+}
+
+// The factory form (net and line hot-plug): it runs on the machine's loop
+// with the machine's context, its error comes back and takes no slot, and
+// the device's host side (here a line's channel, owned by its port) goes
+// when the slot is emptied.
+TEST_F(MachineControlKvmTest, PlugVirtioFactoryRunsOnTheLoopAndOwnsItsDevice) {
+  bool saw_context = false;
+  absl::StatusOr<uint32_t> failed = machine_->PlugVirtio(
+      [&](const VirtioDeviceContext& context)
+          -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
+        saw_context = context.loop != nullptr && context.memory != nullptr;
+        return absl::InvalidArgumentError("eth9=bogus: no such transport");
+      },
+      nullptr);
+  EXPECT_TRUE(absl::IsInvalidArgument(failed.status())) << failed.status();
+  EXPECT_TRUE(saw_context);
+
+  absl::StatusOr<std::unique_ptr<FdChannel>> null_line =
+      FdChannel::Create(FdChannel::Options());
+  ASSERT_TRUE(null_line.ok()) << null_line.status();
+  std::shared_ptr<Channel> channel = std::move(*null_line);
+  std::weak_ptr<Channel> watch = channel;
+  absl::StatusOr<uint32_t> slot = machine_->PlugVirtio(
+      [channel](const VirtioDeviceContext& context)
+          -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
+        VirtioConsole::PortConfig port;
+        port.name = "ssl1";
+        port.handler =
+            std::make_shared<ConsoleChannelPort>(context.loop, channel);
+        std::vector<VirtioConsole::PortConfig> ports;
+        ports.push_back(std::move(port));
+        return std::unique_ptr<VirtioDevice>(
+            new VirtioConsole(std::move(ports)));
+      },
+      nullptr);
+  channel.reset();
+  ASSERT_TRUE(slot.ok()) << slot.status();
+  EXPECT_EQ(*slot, 0u) << "the failed factory took a slot";
+  EXPECT_FALSE(watch.expired()) << "the plugged port lost its channel";
+  ASSERT_TRUE(machine_->UnplugVirtio(*slot).ok());
+  EXPECT_TRUE(watch.expired()) << "the channel outlived its device";
 }
 
 TEST_F(MachineControlKvmTest, HaltEndsTheMachine) {

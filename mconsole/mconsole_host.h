@@ -40,6 +40,11 @@ struct MconsoleHostOptions {
   // Opens a disk for `config ubd<n>=` (MachineControlOptions::open_disk).
   std::function<absl::StatusOr<DiskConfig>(int index, const UbdSpec& ubd)>
       open_disk;
+  // Open network devices and lines for `config eth<n>=`, `config con<n>=`
+  // (MachineControlOptions::open_net / open_line).
+  std::function<absl::StatusOr<HotPlugDevice>(absl::string_view)> open_net;
+  std::function<absl::StatusOr<HotPlugDevice>(LineKind, int, const LineSpec&)>
+      open_line;
   DoorFactory grpc_door;  // may be empty: no gRPC socket
 };
 

@@ -321,37 +321,60 @@ absl::Status Machine::RunOnLoop(std::function<absl::Status()> fn,
 absl::StatusOr<uint32_t> Machine::PlugVirtio(
     std::unique_ptr<VirtioDevice> device,
     std::shared_ptr<BlockBackend> backend) {
+  // The factory may outlive this call (a loop that stops): it owns the
+  // device.
+  auto owned =
+      std::make_shared<std::unique_ptr<VirtioDevice>>(std::move(device));
+  return PlugVirtio(
+      [owned](const VirtioDeviceContext&)
+          -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
+        if (*owned == nullptr) return absl::InternalError("device taken");
+        return std::move(*owned);
+      },
+      std::move(backend));
+}
+
+absl::StatusOr<uint32_t> Machine::PlugVirtio(
+    VirtioDeviceFactory make, std::shared_ptr<BlockBackend> backend) {
   if (stop_requested()) {
     return absl::UnavailableError("the machine is stopping");
   }
   auto plugged = std::make_shared<uint32_t>(0);
-  // The task may outlive this call (a loop that stops): it owns the device.
-  auto owned =
-      std::make_shared<std::unique_ptr<VirtioDevice>>(std::move(device));
   absl::Status s = RunOnLoop(
-      [this, plugged, owned, backend]() -> absl::Status {
+      [this, plugged, make = std::move(make), backend]() -> absl::Status {
+        VirtioSlot* free_slot = nullptr;
+        uint32_t index = 0;
         for (uint32_t i = 0; i < virtio_.size(); ++i) {
           VirtioSlot& slot = *virtio_[i];
           if (slot.hot == nullptr || slot.transport != nullptr) continue;
-          slot.transport = std::make_unique<MmioTransport>(
-              std::move(*owned), memory_.get(), slot.irq_line.get());
-          absl::Status w = WatchNotifications(slot);
-          if (!w.ok()) {
-            UnwatchNotifications(slot);
-            slot.transport.reset();
-            return w;
-          }
-          slot.hot->Set(slot.transport.get());
-          if (backend != nullptr) {
-            slot.backend = backend;
-            disk_backends_.push_back(backend);
-          }
-          *plugged = i;
-          return absl::OkStatus();
+          free_slot = &slot;
+          index = i;
+          break;
         }
-        return absl::ResourceExhaustedError(
-            "no spare virtio-mmio slot is free (kuml announces a few at "
-            "boot; remove a hot-plugged device first)");
+        if (free_slot == nullptr) {
+          return absl::ResourceExhaustedError(
+              "no spare virtio-mmio slot is free (kuml announces a few at "
+              "boot; remove a hot-plugged device first)");
+        }
+        const VirtioDeviceContext context{loop_.get(), memory_.get()};
+        absl::StatusOr<std::unique_ptr<VirtioDevice>> device = make(context);
+        if (!device.ok()) return device.status();
+        VirtioSlot& slot = *free_slot;
+        slot.transport = std::make_unique<MmioTransport>(
+            std::move(*device), memory_.get(), slot.irq_line.get());
+        absl::Status w = WatchNotifications(slot);
+        if (!w.ok()) {
+          UnwatchNotifications(slot);
+          slot.transport.reset();
+          return w;
+        }
+        slot.hot->Set(slot.transport.get());
+        if (backend != nullptr) {
+          slot.backend = backend;
+          disk_backends_.push_back(backend);
+        }
+        *plugged = index;
+        return absl::OkStatus();
       },
       absl::Seconds(10));
   if (!s.ok()) return s;

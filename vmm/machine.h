@@ -150,6 +150,12 @@ class Machine : public StopControl, public GuestRequestSink {
   // ResourceExhausted when no spare slot is free.
   absl::StatusOr<uint32_t> PlugVirtio(std::unique_ptr<VirtioDevice> device,
                                       std::shared_ptr<BlockBackend> backend);
+  // The same for a device that needs the machine's loop or memory (a
+  // virtio-net watching its host fd, a virtio-console): `make` runs on the
+  // event loop thread with this machine's context, and its error is
+  // returned (no slot is taken).
+  absl::StatusOr<uint32_t> PlugVirtio(VirtioDeviceFactory make,
+                                      std::shared_ptr<BlockBackend> backend);
   // Empties a slot PlugVirtio() filled (the guest should have unbound it):
   // its ioeventfds are dropped, the device is reset and destroyed, its
   // backend flushed and released. NotFound for a slot that is not plugged.

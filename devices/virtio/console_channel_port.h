@@ -21,6 +21,9 @@ class ConsoleChannelPort : public ConsolePortHandler {
   // machines: it is opened once per kuml process).
   ConsoleChannelPort(EventLoop* loop, Channel* channel)
       : loop_(loop), channel_(channel) {}
+  // A port that owns its channel (a line hot-plugged for one device's life).
+  ConsoleChannelPort(EventLoop* loop, std::shared_ptr<Channel> channel)
+      : loop_(loop), channel_(channel.get()), owned_(std::move(channel)) {}
 
   void Bind(VirtioConsole* console, uint32_t port) override;
   size_t OnGuestOutput(absl::Span<const uint8_t> data) override;
@@ -28,6 +31,8 @@ class ConsoleChannelPort : public ConsolePortHandler {
  private:
   EventLoop* const loop_;
   Channel* const channel_;
+  // Declared before the loop glue so that it is destroyed after it.
+  std::shared_ptr<Channel> owned_;
   std::unique_ptr<LoopInput> input_;
   std::unique_ptr<LoopOutput> output_;
 };

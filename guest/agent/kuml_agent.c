@@ -19,11 +19,15 @@
 //   cad                  -> the kernel's Ctrl-Alt-Del action: restart when
 //                           /proc/sys/kernel/ctrl-alt-del is 1, else SIGINT to
 //                           init (what busybox init turns into its ctrlaltdel)
-//   bind <dev> / unbind <dev>  -> virtio-mmio platform device (re)probe;
-//                           unbind refuses ("Device is currently open") while
-//                           a disk of the device or one of its partitions is
-//                           mounted or held exclusively (swap, md, another
-//                           O_EXCL opener)
+//   bind <dev> [hvc] / unbind <dev> [<tty>]  -> virtio-mmio platform device
+//                           (re)probe. bind ... hvc waits for the device's
+//                           console port to get an hvc tty and answers its
+//                           name ("hvc2"). unbind refuses ("Device is
+//                           currently open") while a disk of the device or
+//                           one of its partitions is mounted or held
+//                           exclusively (swap, md, another O_EXCL opener), an
+//                           interface of it is up, one of its ports is open,
+//                           or <tty> is open
 //
 // Test options: --kmsg PATH (instead of /dev/kmsg), --proc DIR (instead of
 // /proc), --init-pid PID, --no-restart (cad never restarts the machine).
@@ -283,11 +287,106 @@ static int platform_disk_busy(const char* dev) {
   return busy;
 }
 
-static void do_platform(const char* what, const char* dev) {
-  if (strcmp(what, "unbind") == 0 && platform_disk_busy(dev)) {
-    set_reply(1, "Device is currently open");  // UML's remove: -EBUSY
-    return;
+// Calls `fn(dir, name)` for each entry of
+// /sys/bus/platform/devices/<dev>/virtio<m>/<subdir>/ until it returns 1;
+// returns 1 if it did.
+static int any_child(const char* dev, const char* subdir,
+                     int (*fn)(const char* dir, const char* name)) {
+  char path[512];
+  snprintf(path, sizeof(path), "/sys/bus/platform/devices/%.64s", dev);
+  DIR* d = opendir(path);
+  if (d == NULL) return 0;
+  int hit = 0;
+  struct dirent* e;
+  while (!hit && (e = readdir(d)) != NULL) {
+    if (strncmp(e->d_name, "virtio", 6) != 0) continue;
+    char sub[700];
+    snprintf(sub, sizeof(sub), "%.300s/%.64s/%.32s", path, e->d_name, subdir);
+    DIR* s = opendir(sub);
+    if (s == NULL) continue;
+    struct dirent* c;
+    while (!hit && (c = readdir(s)) != NULL) {
+      if (c->d_name[0] != '.') hit = fn(sub, c->d_name);
+    }
+    closedir(s);
   }
+  closedir(d);
+  return hit;
+}
+
+// A network interface is in use while it is up (UML's remove: the device
+// is open).
+static int interface_up(const char* dir, const char* name) {
+  char path[900], v[32] = "";
+  snprintf(path, sizeof(path), "%.600s/%.64s/flags", dir, name);
+  FILE* f = fopen(path, "r");
+  if (f == NULL) return 0;
+  if (fgets(v, sizeof(v), f) == NULL) v[0] = 0;
+  fclose(f);
+  return (strtoul(v, NULL, 0) & 0x1) != 0;  // IFF_UP
+}
+
+// 1 when a process other than the agent has /dev/<name> open.
+static int node_open(const char* name) {
+  char want[128];
+  snprintf(want, sizeof(want), "/dev/%.64s", name);
+  DIR* p = opendir(proc_root);
+  if (p == NULL) return 0;
+  int found = 0;
+  struct dirent* e;
+  while (!found && (e = readdir(p)) != NULL) {
+    char* end;
+    long pid = strtol(e->d_name, &end, 10);
+    if (*end != 0 || pid <= 0 || pid == (long)getpid()) continue;
+    char fds[300];
+    snprintf(fds, sizeof(fds), "%s/%ld/fd", proc_root, pid);
+    DIR* f = opendir(fds);
+    if (f == NULL) continue;
+    struct dirent* fd;
+    while (!found && (fd = readdir(f)) != NULL) {
+      char link[600], target[256];
+      snprintf(link, sizeof(link), "%.300s/%.32s", fds, fd->d_name);
+      ssize_t n = readlink(link, target, sizeof(target) - 1);
+      if (n <= 0) continue;
+      target[n] = 0;
+      found = strcmp(target, want) == 0;
+    }
+    closedir(f);
+  }
+  closedir(p);
+  return found;
+}
+
+static int port_open(const char* dir, const char* name) {
+  (void)dir;
+  return node_open(name);
+}
+
+// 1 while the guest uses platform device `dev`: a disk mounted or held, an
+// interface up, a port open, or the tty `tty` (may be empty) open.
+static int platform_busy(const char* dev, const char* tty) {
+  return platform_disk_busy(dev) || any_child(dev, "net", interface_up) ||
+         any_child(dev, "virtio-ports", port_open) ||
+         (tty[0] != 0 && node_open(tty));
+}
+
+// Which of hvc0..hvc7 have a console behind them (the others' open fails
+// with ENODEV): a bit each.
+static unsigned hvc_present(void) {
+  unsigned mask = 0;
+  for (int i = 0; i < 8; i++) {
+    char node[32];
+    snprintf(node, sizeof(node), "/dev/hvc%d", i);
+    int fd = open(node, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      mask |= 1u << i;
+      close(fd);
+    }
+  }
+  return mask;
+}
+
+static int write_driver_file(const char* what, const char* dev) {
   char path[256];
   snprintf(path, sizeof(path), "%s/%.16s", MMIO_DRIVER, what);
   int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -298,9 +397,54 @@ static void do_platform(const char* what, const char* dev) {
     char text[300];
     snprintf(text, sizeof(text), "%.16s %.64s: %.100s", what, dev, strerror(err));
     set_reply(1, text);
+    return -1;
+  }
+  return 0;
+}
+
+// "bind <dev> [hvc]" / "unbind <dev> [<tty>]". With "hvc", bind waits for
+// the device's console port to get an hvc tty and answers its name.
+static void do_platform(const char* what, char* arg) {
+  char* extra = strchr(arg, ' ');
+  if (extra != NULL)
+    *extra++ = '\0';
+  else
+    extra = arg + strlen(arg);
+  const char* dev = arg;
+  if (strcmp(what, "unbind") == 0) {
+    if (strchr(extra, '/') != NULL) {
+      set_reply(1, "Bad tty name");
+      return;
+    }
+    if (platform_busy(dev, extra)) {
+      set_reply(1, "Device is currently open");  // UML's remove: -EBUSY
+      return;
+    }
+    if (write_driver_file(what, dev) == 0) set_reply(0, "");
     return;
   }
-  set_reply(0, "");
+  int want_hvc = strcmp(extra, "hvc") == 0;
+  unsigned before = want_hvc ? hvc_present() : 0;
+  if (write_driver_file(what, dev) != 0) return;
+  if (!want_hvc) {
+    set_reply(0, "");
+    return;
+  }
+  // Console ports are added from the device's control queue, after probe.
+  for (int tries = 0; tries < 200; tries++) {
+    unsigned fresh = hvc_present() & ~before;
+    for (int i = 0; i < 8; i++) {
+      if (fresh & (1u << i)) {
+        char name[16];
+        snprintf(name, sizeof(name), "hvc%d", i);
+        set_reply(0, name);
+        return;
+      }
+    }
+    usleep(50000);
+  }
+  write_driver_file("unbind", dev);
+  set_reply(1, "No hvc tty is free for the console (Linux has eight)");
 }
 
 // Returns 1 when the machine must restart after the reply went out.

@@ -7,7 +7,9 @@
 # it runs, the clear "no kuml agent" error comes at once; `config
 # ubd1=<file>` hot-plugs a disk the guest mounts and reads (its shell is
 # driven through the console), `remove ubd1` is refused while it is mounted
-# and takes it away once unmounted; `cad` restarts the guest (the agent's
+# and takes it away once unmounted; `config eth0=slirp`, `config ssl1=pts`
+# and `config con5=pts` hot-plug an interface the guest pings through and
+# lines it writes to (remove refused while in use); `cad` restarts the guest (the agent's
 # ctrl_alt_del) and the next boot's agent answers again; halt. (mconsole reboot is covered on the counter payload
 # by mconsole_payload_test and machine_control_kvm_test; with this kernel in
 # a heavily loaded nested host the second boot did not show within 600 s in
@@ -122,6 +124,79 @@ expect_eq "remove the boot disk" "$mc_out" "ERR Device is currently open"
 written=$(debugfs -R "cat /written" "$hot" 2>/dev/null)
 expect_eq "the guest's write, read on the host" "$written" "from-guest"
 
+# Hot-plugged ethernet on libslirp (no host setup): the guest sees eth0,
+# pings slirp's gateway through it; remove is refused while it is up.
+mc guest config eth0=slirp
+expect_eq "config eth0=slirp" "$mc_out" "OK "
+mc guest config eth0=slirp
+expect_eq "config eth0= again" "$mc_out" "ERR Device is already configured"
+mc guest config eth0
+expect_eq "config eth0 (query)" "$mc_out" "ERR No get_config routine defined"
+mc guest config eth1=mcast,fe:fd:0a:00:00
+case "$mc_out" in "ERR eth1=mcast,fe:fd:0a:00:00: "*) ;; *) fail "bad eth switch: '$mc_out'" ;; esac
+mc guest proc net/dev
+case "$mc_out" in *"eth0:"*) ;; *) fail "no eth0 in the guest's net/dev: '$mc_out'" ;; esac
+type_in 'ifconfig eth0 10.0.2.15 up && ping -c 1 -W 20 10.0.2.2 && echo pinged-$((40+6))'
+wait_for 90 "the guest's ping through the hot-plugged eth0" grep -q "pinged-46" "$log"
+mc guest remove eth0
+expect_eq "remove eth0 while up" "$mc_out" "ERR Device is currently open"
+type_in 'ifconfig eth0 down; echo down-$((40+7))'
+wait_for 60 "the guest's ifconfig down" grep -q "down-47" "$log"
+mc guest remove eth0
+expect_eq "remove eth0" "$mc_out" "OK "
+mc guest proc net/dev
+case "$mc_out" in *"eth0:"*) fail "eth0 still there after remove: '$mc_out'" ;; esac
+mc guest remove eth0
+expect_eq "remove eth0 again" "$mc_out" "ERR Device doesn't exist"
+
+# Hot-plugged lines on ptys: ssl1 as a plain port named ssl1, con5 as a
+# console port with an hvc tty (hvc0: this guest has no other console
+# line). The guest writes, a host reader on the announced pty reads; remove
+# is refused while the guest holds the port or tty open.
+# pts_of <announcement prefix>: the pty kuml announced for a line.
+pts_of() {
+  sed -n "s|.*$1 assigned device '\(/dev/pts/[0-9]*\)'.*|\1|p" "$log" | tail -n1
+}
+mc guest config ssl1=pts
+expect_eq "config ssl1=pts" "$mc_out" "OK "
+mc guest config ssl1
+expect_eq "config ssl1 (query)" "$mc_out" "OK pts"
+mc guest config ssl1=null
+expect_eq "config ssl1= again" "$mc_out" "ERR Device is already open"
+ssl_pts=$(pts_of "Serial line 1")
+[ -n "$ssl_pts" ] || fail "no pty announced for ssl1"
+timeout 120 grep -m1 -a "hello-ssl1" "$ssl_pts" >"$uml_dir/ssl1.out" &
+ssl_reader=$!
+type_in 'for i in 1 2 3 4 5 6 7 8 9 10; do for p in /sys/class/virtio-ports/*; do [ "$(cat $p/name)" = ssl1 ] && vp=/dev/${p##*/}; done; [ -n "$vp" ] && break; sleep 1; done; exec 5>$vp; echo hello-ssl1 >&5; echo ssl1-open-$((40+8))'
+wait_for 60 "the guest's write to ssl1" grep -q "ssl1-open-48" "$log"
+wait "$ssl_reader" || fail "the host read nothing from ssl1's pty $ssl_pts"
+mc guest remove ssl1
+expect_eq "remove ssl1 while open" "$mc_out" "ERR Device is currently open"
+type_in 'exec 5>&-; echo ssl1-closed-$((40+9))'
+wait_for 60 "the guest's close of ssl1" grep -q "ssl1-closed-49" "$log"
+mc guest remove ssl1
+expect_eq "remove ssl1" "$mc_out" "OK "
+mc guest config ssl1
+expect_eq "config ssl1 after remove" "$mc_out" "OK none"
+
+mc guest config con5=pts
+expect_eq "config con5=pts" "$mc_out" "OK "
+con_pts=$(pts_of "Virtual console 5")
+[ -n "$con_pts" ] || fail "no pty announced for con5"
+timeout 120 grep -m1 -a "hello-con5" "$con_pts" >"$uml_dir/con5.out" &
+con_reader=$!
+type_in 'exec 6>/dev/hvc0; echo hello-con5 >&6; echo con5-open-$((40+10))'
+wait_for 60 "the guest's write to con5" grep -q "con5-open-50" "$log"
+wait "$con_reader" || fail "the host read nothing from con5's pty $con_pts"
+mc guest remove con5
+expect_eq "remove con5 while open" "$mc_out" "ERR Device is currently open"
+type_in 'exec 6>&-; echo con5-closed-$((40+11))'
+wait_for 60 "the guest's close of con5" grep -q "con5-closed-51" "$log"
+mc guest remove con5
+expect_eq "remove con5" "$mc_out" "OK "
+mc guest remove con5
+expect_eq "remove con5 again" "$mc_out" "ERR Device doesn't exist"
+
 # cad: the agent does what the kernel's ctrl_alt_del() does (C_A_D is 1:
 # restart); kuml boots the guest again and the new boot's agent answers.
 mc guest cad
@@ -136,4 +211,8 @@ expect_eq "halt" "$mc_out" "OK "
 wait_exit 60
 expect_eq "kuml exit status after halt" "$kuml_status" 0
 [ ! -e "$uml_dir/guest" ] || fail "umid dir left behind"
+echo "the guest's side of the hot-plugged eth0 and lines:"
+grep -a -E 'bytes from 10.0.2.2|virtio_net|hello-(ssl1|con5)' "$log" | sed 's/^/  | /'
+sed 's/^/  host read from ssl1: /' "$uml_dir/ssl1.out"
+sed 's/^/  host read from con5: /' "$uml_dir/con5.out"
 echo PASS
