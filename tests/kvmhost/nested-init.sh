@@ -20,6 +20,8 @@ $bb mkdir -p /host/dev/pts
 $bb mount -t devpts -o ptmxmode=0666 devpts /host/dev/pts
 $bb mount -t proc proc /host/proc
 $bb mount -t sysfs sys /host/sys
+# KVM's own counters (/sys/kernel/debug/kvm), for tests' stall diagnostics.
+$bb mount -t debugfs debugfs /host/sys/kernel/debug 2>/dev/null
 $bb mount -t tmpfs tmp /host/tmp
 $bb mount -t tmpfs run /host/run
 $bb mkdir -p /host/run/kvmhost-ctl

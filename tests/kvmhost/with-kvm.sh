@@ -13,7 +13,17 @@
 # - With neither, it fails loudly: a KVM test must never pass without a KVM.
 #
 # KUML_KVMHOST=host|nested|auto (default auto) forces the choice.
-# KUML_KVMHOST_MEM (MiB, default 2048), KUML_KVMHOST_CPUS (default 2).
+# KUML_KVMHOST_MEM (MiB, default 2048), KUML_KVMHOST_CPUS (default 1).
+#
+# Why one CPU: with two, the nested host itself sometimes froze when two of
+# them ran side by side on a 2-core machine (Bazel runs two tests at once).
+# Its kernel reported soft lockups on both CPUs in its own threads
+# (rcu_preempt, kthreadd: not in KVM_RUN), and a test blocked forever in
+# whatever waited for the vCPU: a kick, a join, a reboot. Measured with
+# machine_control_kvm_test, 2 at a time: 2 of 4 runs hung with -smp 2, 0 of
+# 6 with -smp 1. It looks like a lost inter-processor interrupt in QEMU's
+# multi-threaded TCG under host load. One CPU has no cross-CPU interrupts to
+# lose, and costs little: each nested host gets about one core anyway.
 set -uo pipefail
 # Our helper scripts: beside this one, or in the Bazel runfiles tree when this
 # script runs as an sh_test (then it is a copy under the test's own name).
@@ -154,7 +164,7 @@ fi
 echo "kvmhost: $why; running inside a nested KVM host" \
   "(QEMU TCG, emulated AMD CPU with SVM, $release kvm_amd)" >&2
 start=$(date +%s.%N)
-"$qemu" -accel tcg,thread=multi -cpu max -smp "${KUML_KVMHOST_CPUS:-2}" \
+"$qemu" -accel tcg,thread=multi -cpu max -smp "${KUML_KVMHOST_CPUS:-1}" \
   -m "${KUML_KVMHOST_MEM:-2048}" -nographic -no-reboot -nodefaults \
   -serial file:"$ctl/console" -kernel "$kernel" -initrd "$initrd" \
   -append "console=ttyS0 quiet panic=-1 loglevel=3" "${virtfs[@]}" \
