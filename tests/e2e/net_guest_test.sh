@@ -31,7 +31,7 @@ cp /bin/busybox "$root/bin/busybox" || fail "no static /bin/busybox"
 cat >"$root/init" <<'EOF'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
-mkdir -p /proc /sys /dev
+mkdir -p /proc /sys /dev /tmp
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
@@ -42,7 +42,9 @@ if ping -c 3 -W 5 "$net_peer" >/tmp/ping 2>&1; then
 else
   say "ping $net_peer failed: $(tail -n 2 /tmp/ping | tr '\n' ' ')"
 fi
-if got=$(wget -q -T 30 -O - "http://$net_peer:$net_port/token" 2>&1); then
+# HTTP by hand with nc: Debian's static busybox wget crashed here (a
+# segfault in its address lookup, with no /etc in this initramfs).
+if got=$(printf 'GET /token HTTP/1.0\r\n\r\n' | timeout 30 nc "$net_peer" "$net_port" | tail -n 1) && [ -n "$got" ]; then
   say "fetched: $got"
 else
   say "fetch failed: $got"
@@ -65,6 +67,10 @@ EOF
 chmod +x "$root/init"
 initrd=$e2e_tmp/net.cpio.gz
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 >"$initrd") || fail "initrd"
+# The guest lives in its initramfs; ubd0 (UML's default is ./root_fs) is an
+# empty scratch disk.
+scratch=$e2e_tmp/scratch.img
+truncate -s 1M "$scratch"
 
 # http_server <netns or ""> <addr> <port> <token>: serves /token; sets $http_pid.
 http_server() {
@@ -99,11 +105,16 @@ for _ in range(40):
   if [ -n "$1" ]; then ip netns exec "$1" "${cmd[@]}"; else "${cmd[@]}"; fi
 }
 
-# wait_console <log> <pattern> <seconds>
+# wait_console <log> <pattern> <seconds>: fails at once if kuml ($kuml_pid)
+# has exited.
 wait_console() {
   local i
   for ((i = 0; i < $3 * 5; i++)); do
     grep -q -- "$2" "$1" && return 0
+    if ! kill -0 "$kuml_pid" 2>/dev/null; then
+      sed 's/^/  | /' "$1" | tail -n 40
+      fail "kuml exited before its console showed '$2'"
+    fi
     sleep 0.2
   done
   sed 's/^/  | /' "$1" | tail -n 40
@@ -127,7 +138,7 @@ http_server kumlpeer 10.5.0.1 7001 "token-from-namespace"
 log=$e2e_tmp/tap.log
 # kuml itself runs in the namespace: that is where the tap is.
 ip netns exec kumlpeer timeout --kill-after=10 600 "$kuml_bin" \
-  kernel="$guest_kernel" initrd="$initrd" rdinit=/init mem=128M \
+  kernel="$guest_kernel" initrd="$initrd" rdinit=/init mem=128M ubd0="$scratch" \
   eth0=tuntap,kt0 ip=10.5.0.2::10.5.0.1:255.255.255.0::eth0:off \
   net_peer=10.5.0.1 net_port=7001 </dev/null >"$log" 2>&1 &
 kuml_pid=$!
@@ -154,7 +165,7 @@ fport=$((hport + 1))
 http_server "" 127.0.0.1 "$hport" "token-from-host-loopback"
 log=$e2e_tmp/slirp.log
 timeout --kill-after=10 600 "$kuml_bin" \
-  kernel="$guest_kernel" initrd="$initrd" rdinit=/init mem=128M \
+  kernel="$guest_kernel" initrd="$initrd" rdinit=/init mem=128M ubd0="$scratch" \
   "eth0=slirp,,hostfwd=tcp:127.0.0.1:$fport-:8001" \
   ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off \
   net_peer=10.0.2.2 net_port="$hport" </dev/null >"$log" 2>&1 &
