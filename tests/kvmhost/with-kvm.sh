@@ -131,7 +131,14 @@ candidates+=("${extra[@]}")
 # whose real file lies under /tmp (a checkout there, e.g. a CI clone, whose
 # sources Bazel's runfiles link to) needs that checkout shared too: the
 # nearest ancestor with a WORKSPACE file, else the command's directory.
-for f in "$@"; do
+# A test's data files too: its runfiles resolve into the checkout (one that
+# does is enough to find it; the first few hundred are looked at).
+runfile_in_tmp=""
+if [ -n "${TEST_SRCDIR:-}" ] && [ -d "$TEST_SRCDIR" ]; then
+  runfile_in_tmp=$(find "$TEST_SRCDIR" -maxdepth 5 -type l 2>/dev/null | head -n 300 |
+                     xargs -r readlink -f -- 2>/dev/null | grep -m1 '^/tmp/')
+fi
+for f in "$@" $runfile_in_tmp; do
   real=$(readlink -f -- "$f" 2>/dev/null) || continue
   case "$real" in /tmp/*) ;; *) continue ;; esac
   [ -e "$real" ] || continue
