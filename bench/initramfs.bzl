@@ -1,13 +1,13 @@
 """A static guest init and the initramfs (newc cpio, gzip) holding it as /init."""
 
-def init_initramfs(name, init_src, out):
-    """`name`_init: the static binary; `name`: `out`, the initramfs.
+def init_initramfs(name, init_src, out, srcs = []):
+    """`name`_init: the static binary (`init_src` plus `srcs`); `name`: `out`, the initramfs.
 
     The benchmarks boot the same initramfs in kuml's guest and in UML.
     """
     native.cc_binary(
         name = name + "_init",
-        srcs = [init_src],
+        srcs = [init_src] + srcs,
         linkopts = ["-static"],
     )
     native.genrule(

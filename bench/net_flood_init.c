@@ -6,7 +6,10 @@
 // can, then "END <sent>" markers; prints what it measured on the boot
 // console and powers off. Parameters come as kernel command line a=b words
 // (the kernel hands them to init's environment). The receiving side
-// (bench/net_sink.c) times the same transfers on the host.
+// (bench/net_sink.c) times the same transfers on the host. With
+// net_role=sink the guest is the receiver instead (guest-to-guest runs): it
+// runs the same receiver (net_sink_lib.h) on net_addr:net_port, its lines
+// prefixed "netsink: ", and powers off when the sender's END arrives.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -20,6 +23,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bench/net_sink_lib.h"
 
 static double Now(void) {
   struct timespec t;
@@ -136,6 +141,14 @@ int main(void) {
   mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);  // may already be there
   const char* dev = Env("net_dev", "eth0");
   Configure(dev);
+  if (strcmp(Env("net_role", "sender"), "sink") == 0) {
+    RunNetSink(Env("net_addr", "10.0.2.15"), atoi(Env("net_port", "5001")),
+               "netsink: ");
+    printf("netsink: done\n");
+    fflush(stdout);
+    reboot(RB_POWER_OFF);
+    return 0;
+  }
   struct sockaddr_in sink;
   memset(&sink, 0, sizeof sink);
   sink.sin_family = AF_INET;

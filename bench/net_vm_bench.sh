@@ -8,9 +8,13 @@
 #   slirp   eth0=slirp (kuml: libslirp; UML: the slirp program)
 #                                                sink on 127.0.0.1, reached as 10.0.2.2
 #   daemon  eth0=daemon on a uml_switch whose -tap port is a host tap
-# Prints one "result" line per run (the vmm, the transport, host-timed TCP
-# bytes/s, UDP datagrams/s received, % of the sent datagrams received, and
-# the guest's own figures); --combine merges a kuml and a UML run into a
+# Guest to guest (two guests of the same VMM, the receiver is the second
+# guest's init in its sink role, timing with its own clock):
+#   g2g-mcast   eth0=mcast on the default group (the namespace's loopback)
+#   g2g-daemon  eth0=daemon on a plain uml_switch
+# Prints one "result" line per run (the vmm, the transport, receiver-timed
+# TCP bytes/s, UDP datagrams/s received, % of the sent datagrams received,
+# and the guests' own figures); --combine merges a kuml and a UML run into a
 # table. Runs in a network namespace of its own.
 #
 # usage: net_vm_bench.sh kuml|uml <kuml> <vmlinux> <initrd> <net_sink> [bytes] [datagrams]
@@ -20,7 +24,7 @@ set -uo pipefail
 if [ "${1:-}" = --combine ]; then
   printf '%-7s %12s %12s %7s   %11s %11s %7s   %s\n' transport "kuml TCP MB/s" \
     "UML TCP MB/s" kuml/UML "kuml UDP/s" "UML UDP/s" kuml/UML "received k/U"
-  for t in tap slirp daemon; do
+  for t in tap slirp daemon g2g-mcast g2g-daemon; do
     k=$(grep "^result kuml $t " "$2" | tail -n1)
     u=$(grep "^result uml $t " "$3" | tail -n1)
     awk -v k="$k" -v u="$u" -v t="$t" 'BEGIN {
@@ -47,11 +51,71 @@ if [ -z "${KUML_NET_BENCH_NS:-}" ]; then
 fi
 export PATH=/usr/sbin:/sbin:$PATH
 ip link set lo up
+ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo  # g2g-mcast
 modprobe tun 2>/dev/null
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
 truncate -s 1M "$tmp/disk.img"
 port=$((20000 + RANDOM % 20000))
+
+# report <transport> <sink's tcp line> <sink's udp line> <sender's log>:
+# the result line.
+report() {
+  local t=$1 tcp=$2 udp=$3 log=$4
+  if [ -z "$tcp" ] || [ "$(echo "$tcp" | cut -d' ' -f2)" != "$bytes" ]; then
+    echo "  ($vmm $t: no complete TCP transfer: sink '$tcp'; $(grep -a -m3 -i -e error -e fail -e panic "$log" | tr '\r\n' '  ' | cut -c1-200))" >&2
+    echo "result $vmm $t 0 0 -"
+    return
+  fi
+  local tcp_bps pps pct
+  tcp_bps=$(echo "$tcp" | awk '{ printf "%.0f", $2 / $3 }')
+  pps=$(echo "$udp" | awk '{ if ($4 > 0 && $2 > 1) printf "%.0f", ($2 - 1) / $4; else print 0 }')
+  pct=$(echo "$udp" | awk -v n="$datagrams" '{ printf "%.0f%%", 100 * $2 / n }')
+  echo "result $vmm $t $tcp_bps $pps $pct"
+}
+
+# boot <log> <args...>: one guest of $vmm, in the foreground.
+boot() {
+  local log=$1 disk=$tmp/disk-$BASHPID.img
+  shift
+  if [ "$vmm" = kuml ]; then
+    truncate -s 1M "$disk"
+    timeout 900 "$kuml" kernel="$vmlinux" ubd0="$disk" quiet "$@" </dev/null >"$log" 2>&1
+  else
+    timeout 300 linux con=none ssl=none con0=fd:0,fd:1 "$@" </dev/null >"$log" 2>&1
+  fi
+}
+
+# run_g2g <transport>: a receiving guest, then a sending guest, on one
+# guest-to-guest transport; prints a result line.
+run_g2g() {
+  local t=$1 eth_sink eth_send common sink_log=$tmp/$vmm-$t-sink.log log=$tmp/$vmm-$t.log
+  case "$t" in
+    g2g-mcast)
+      eth_sink=eth0=mcast,fe:fd:0a:09:00:02 eth_send=eth0=mcast,fe:fd:0a:09:00:03 ;;
+    g2g-daemon)
+      sleep 1000 | uml_switch -unix "$tmp/g2g.ctl" >"$tmp/g2g-sw.log" 2>&1 &
+      for _ in $(seq 50); do [ -S "$tmp/g2g.ctl" ] && break; sleep 0.1; done
+      eth_sink=eth0=daemon,fe:fd:0a:09:00:02,unix,$tmp/g2g.ctl
+      eth_send=eth0=daemon,fe:fd:0a:09:00:03,unix,$tmp/g2g.ctl ;;
+  esac
+  common=(mem=128M initrd="$initrd" rdinit=/init net_port="$port")
+  boot "$sink_log" "${common[@]}" "$eth_sink" net_role=sink net_addr=10.9.0.2 &
+  local sink_pid=$!
+  for _ in $(seq 3000); do
+    grep -q 'netsink: listening' "$sink_log" 2>/dev/null && break
+    kill -0 "$sink_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  boot "$log" "${common[@]}" "$eth_send" net_addr=10.9.0.3 net_sink=10.9.0.2 \
+    net_bytes="$bytes" net_udp="$datagrams"
+  wait "$sink_pid"
+  grep -a 'netflood:' "$log" | sed "s/^/  $vmm $t | /" >&2
+  report "$t" "$(grep -a -o 'netsink: tcp .*' "$sink_log" | cut -d' ' -f2- | tr -d '\r')" \
+    "$(grep -a -o 'netsink: udp .*' "$sink_log" | cut -d' ' -f2- | tr -d '\r')" "$log"
+  kill $(jobs -p) 2>/dev/null
+  port=$((port + 2))
+}
 
 # run_one <transport>: one guest boot; prints a result line.
 run_one() {
@@ -86,26 +150,17 @@ run_one() {
   sleep 1
   kill "$sink_pid" 2>/dev/null
   wait "$sink_pid" 2>/dev/null
-  local tcp udp
-  tcp=$(grep '^tcp ' "$tmp/sink-$t.out")
-  udp=$(grep '^udp ' "$tmp/sink-$t.out")
   grep -a 'netflood:' "$log" | sed "s/^/  $vmm $t | /" >&2
-  if [ -z "$tcp" ] || [ "$(echo "$tcp" | cut -d' ' -f2)" != "$bytes" ]; then
-    echo "  ($vmm $t: no complete TCP transfer: sink '$tcp'; $(grep -a -m3 -i -e error -e fail -e panic "$log" | tr '\r\n' '  ' | cut -c1-200))" >&2
-    echo "result $vmm $t 0 0 -"
-  else
-    local tcp_bps pps pct
-    tcp_bps=$(echo "$tcp" | awk '{ printf "%.0f", $2 / $3 }')
-    pps=$(echo "$udp" | awk '{ if ($4 > 0 && $2 > 1) printf "%.0f", ($2 - 1) / $4; else print 0 }')
-    pct=$(echo "$udp" | awk -v n="$datagrams" '{ printf "%.0f%%", 100 * $2 / n }')
-    echo "result $vmm $t $tcp_bps $pps $pct"
-  fi
+  report "$t" "$(grep '^tcp ' "$tmp/sink-$t.out")" "$(grep '^udp ' "$tmp/sink-$t.out")" "$log"
   kill $(jobs -p) 2>/dev/null
   ip link del nbt0 2>/dev/null
   ip link del nbs0 2>/dev/null
   port=$((port + 2))
 }
 
-for t in ${NET_BENCH_TRANSPORTS:-tap slirp daemon}; do
-  run_one "$t"
+for t in ${NET_BENCH_TRANSPORTS:-tap slirp daemon g2g-mcast g2g-daemon}; do
+  case "$t" in
+    g2g-*) run_g2g "$t" ;;
+    *) run_one "$t" ;;
+  esac
 done

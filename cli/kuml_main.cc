@@ -158,7 +158,6 @@ int Main(int argc, char** argv) {
     absl::StatusOr<HotNetDevice> net = OpenHotNetDevice(device_switch);
     if (!net.ok()) return net.status();
     mconsole::HotPlugDevice device;
-    device.index = net->index;
     device.factory = std::move(net->factory);
     device.config = net->config;
     return device;
@@ -172,7 +171,6 @@ int Main(int argc, char** argv) {
         line_channels->OpenHotLine(kind, index, line);
     if (!factory.ok()) return factory.status();
     mconsole::HotPlugDevice device;
-    device.index = index;
     device.factory = *std::move(factory);
     device.config = line.config;
     device.console_tty = kind == LineKind::kConsole;

@@ -85,7 +85,6 @@ absl::StatusOr<HotNetDevice> OpenHotNetDevice(absl::string_view device_switch) {
     absl::StatusOr<std::optional<MacAddress>> mac = SpecifiedMac(*vec);
     if (!mac.ok()) return mac.status();
     given = *mac;
-    hot.index = vec->index;
     hot.config = vec->config;
     transport = OpenVecTransport(*vec);
   } else {
@@ -94,7 +93,6 @@ absl::StatusOr<HotNetDevice> OpenHotNetDevice(absl::string_view device_switch) {
     absl::Status checked = CheckEthSpec(eth->spec);
     if (!checked.ok()) return checked;
     given = SpecifiedMac(eth->spec);
-    hot.index = eth->spec.index;
     hot.config = eth->spec.config;
     transport = OpenNetTransport(eth->spec);
   }

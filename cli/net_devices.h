@@ -38,7 +38,6 @@ absl::Status AddNetDevices(const MachineSpec& spec, MachineConfig& config);
 // ip= option only names interfaces that exist at boot. Errors name the
 // switch.
 struct HotNetDevice {
-  int index = 0;       // <n> of eth<n> / vec<n>
   std::string config;  // text after '=' / ':'
   VirtioDeviceFactory factory;
 };

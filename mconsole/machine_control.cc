@@ -219,7 +219,6 @@ Reply MachineControl::ConfigAdd(DeviceKind kind,
         std::string serial =
             disk->serial.empty() ? absl::StrCat("ubd", index) : disk->serial;
         HotPlugDevice device;
-        device.index = index;
         device.backend = disk->backend;
         device.factory = [backend = disk->backend,
                           serial](const VirtioDeviceContext&)

@@ -47,7 +47,6 @@ namespace kuml::mconsole {
 // device in the running machine. The factory holds the host side (a tap, a
 // line's channel), which closes when the device goes.
 struct HotPlugDevice {
-  int index = 0;  // <n> of the switch
   VirtioDeviceFactory factory;
   std::shared_ptr<BlockBackend> backend;  // disks: flushed on stop/unplug
   std::string config;                     // what `config <dev>` answers
