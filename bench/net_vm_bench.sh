@@ -22,7 +22,7 @@
 # needs: user-mode-linux uml-utilities slirp
 set -uo pipefail
 if [ "${1:-}" = --combine ]; then
-  printf '%-7s %12s %12s %7s   %11s %11s %7s   %s\n' transport "kuml TCP MB/s" \
+  printf '%-10s %12s %12s %7s   %11s %11s %7s   %s\n' transport "kuml TCP MB/s" \
     "UML TCP MB/s" kuml/UML "kuml UDP/s" "UML UDP/s" kuml/UML "received k/U"
   for t in tap slirp daemon g2g-mcast g2g-daemon; do
     k=$(grep "^result kuml $t " "$2" | tail -n1)
@@ -31,7 +31,7 @@ if [ "${1:-}" = --combine ]; then
       nk = split(k, K, " "); nu = split(u, U, " ")
       kt = nk ? K[4] / 1e6 : -1; ut = nu ? U[4] / 1e6 : -1
       kp = nk ? K[5] : -1; up = nu ? U[5] : -1
-      f = "%-7s %12s %12s %7s   %11s %11s %7s   %s\n"
+      f = "%-10s %12s %12s %7s   %11s %11s %7s   %s\n"
       # Parenthesized: a bare ">" in print(f) arguments is a redirection.
       printf f, t, (kt > 0 ? sprintf("%.2f", kt) : "n/a"), (ut > 0 ? sprintf("%.2f", ut) : "n/a"),
         (kt > 0 && ut > 0 ? sprintf("%.2f", kt / ut) : "n/a"),
