@@ -249,44 +249,6 @@ static int dev_claimed(const char* name) {
   return errno == EBUSY;
 }
 
-// 1 when a disk of platform device `dev` (virtio-mmio.<n>) or one of its
-// partitions is in use: /sys/bus/platform/devices/<dev>/virtio<m>/block/<vdX>.
-static int platform_disk_busy(const char* dev) {
-  char path[512];
-  snprintf(path, sizeof(path), "/sys/bus/platform/devices/%.64s", dev);
-  DIR* d = opendir(path);
-  if (d == NULL) return 0;
-  int busy = 0;
-  struct dirent* e;
-  while (!busy && (e = readdir(d)) != NULL) {
-    if (strncmp(e->d_name, "virtio", 6) != 0) continue;
-    char block[600];
-    snprintf(block, sizeof(block), "%.200s/%.64s/block", path, e->d_name);
-    DIR* b = opendir(block);
-    if (b == NULL) continue;
-    struct dirent* disk;
-    while (!busy && (disk = readdir(b)) != NULL) {
-      if (disk->d_name[0] == '.') continue;
-      char sys[900], file[1200];
-      snprintf(sys, sizeof(sys), "%.300s/%.64s", block, disk->d_name);
-      snprintf(file, sizeof(file), "%.400s/dev", sys);
-      busy = dev_mounted(file) || dev_claimed(disk->d_name);
-      DIR* parts = opendir(sys);
-      struct dirent* part;
-      while (!busy && parts != NULL && (part = readdir(parts)) != NULL) {
-        snprintf(file, sizeof(file), "%.400s/%.64s/partition", sys, part->d_name);
-        if (part->d_name[0] == '.' || access(file, F_OK) != 0) continue;
-        snprintf(file, sizeof(file), "%.400s/%.64s/dev", sys, part->d_name);
-        busy = dev_mounted(file);
-      }
-      if (parts != NULL) closedir(parts);
-    }
-    closedir(b);
-  }
-  closedir(d);
-  return busy;
-}
-
 // Calls `fn(dir, name)` for each entry of
 // /sys/bus/platform/devices/<dev>/virtio<m>/<subdir>/ until it returns 1;
 // returns 1 if it did.
@@ -312,6 +274,25 @@ static int any_child(const char* dev, const char* subdir,
   }
   closedir(d);
   return hit;
+}
+
+// A disk (block/<vdX>) is in use while it or one of its partitions is
+// mounted, or it is held exclusively.
+static int disk_busy(const char* dir, const char* name) {
+  char sys[900], file[1200];
+  snprintf(sys, sizeof(sys), "%.600s/%.64s", dir, name);
+  snprintf(file, sizeof(file), "%.400s/dev", sys);
+  int busy = dev_mounted(file) || dev_claimed(name);
+  DIR* parts = opendir(sys);
+  struct dirent* part;
+  while (!busy && parts != NULL && (part = readdir(parts)) != NULL) {
+    snprintf(file, sizeof(file), "%.400s/%.64s/partition", sys, part->d_name);
+    if (part->d_name[0] == '.' || access(file, F_OK) != 0) continue;
+    snprintf(file, sizeof(file), "%.400s/%.64s/dev", sys, part->d_name);
+    busy = dev_mounted(file);
+  }
+  if (parts != NULL) closedir(parts);
+  return busy;
 }
 
 // A network interface is in use while it is up (UML's remove: the device
@@ -365,7 +346,8 @@ static int port_open(const char* dir, const char* name) {
 // 1 while the guest uses platform device `dev`: a disk mounted or held, an
 // interface up, a port open, or the tty `tty` (may be empty) open.
 static int platform_busy(const char* dev, const char* tty) {
-  return platform_disk_busy(dev) || any_child(dev, "net", interface_up) ||
+  return any_child(dev, "block", disk_busy) ||
+         any_child(dev, "net", interface_up) ||
          any_child(dev, "virtio-ports", port_open) ||
          (tty[0] != 0 && node_open(tty));
 }
