@@ -153,9 +153,9 @@ int Main(int argc, char** argv) {
   mconsole_options.open_disk = [&spec](int index, const UbdSpec& ubd) {
     return OpenDisk(index, ubd, *spec);
   };
-  mconsole_options.open_net = [](absl::string_view device_switch)
-      -> absl::StatusOr<mconsole::HotPlugDevice> {
-    absl::StatusOr<HotNetDevice> net = OpenHotNetDevice(device_switch);
+  mconsole_options.open_net =
+      [](const NetDeviceSpec& spec) -> absl::StatusOr<mconsole::HotPlugDevice> {
+    absl::StatusOr<HotNetDevice> net = OpenHotNetDevice(spec);
     if (!net.ok()) return net.status();
     mconsole::HotPlugDevice device;
     device.factory = std::move(net->factory);

@@ -3,7 +3,6 @@
 #include <memory>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "devices/net/mac_policy.h"
 #include "devices/net/open_transport.h"
@@ -73,34 +72,34 @@ absl::Status AddNetDevices(const MachineSpec& spec, MachineConfig& config) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<HotNetDevice> OpenHotNetDevice(absl::string_view device_switch) {
+absl::StatusOr<HotNetDevice> OpenHotNetDevice(const NetDeviceSpec& net) {
   HotNetDevice hot;
   absl::StatusOr<std::unique_ptr<NetTransport>> transport;
   std::optional<MacAddress> given;
-  if (absl::StartsWith(device_switch, "vec")) {
-    absl::StatusOr<VecSpec> vec = ParseVecSwitch(device_switch);
-    if (!vec.ok()) return vec.status();
+  std::string switch_text;
+  if (const VecSpec* vec = std::get_if<VecSpec>(&net)) {
     absl::Status checked = CheckVecSpec(*vec);
     if (!checked.ok()) return checked;
     absl::StatusOr<std::optional<MacAddress>> mac = SpecifiedMac(*vec);
     if (!mac.ok()) return mac.status();
     given = *mac;
     hot.config = vec->config;
+    switch_text = vec->switch_text;
     transport = OpenVecTransport(*vec);
   } else {
-    absl::StatusOr<EthSwitch> eth = ParseEthSwitch(device_switch);
-    if (!eth.ok()) return eth.status();
-    absl::Status checked = CheckEthSpec(eth->spec);
+    const EthSpec& eth = std::get<EthSpec>(net);
+    absl::Status checked = CheckEthSpec(eth);
     if (!checked.ok()) return checked;
-    given = SpecifiedMac(eth->spec);
-    hot.config = eth->spec.config;
-    transport = OpenNetTransport(eth->spec);
+    given = SpecifiedMac(eth);
+    hot.config = eth.config;
+    switch_text = eth.switch_text;
+    transport = OpenNetTransport(eth);
   }
   if (!transport.ok()) return transport.status();
   absl::StatusOr<MacAddress> mac = ChooseMac(given, std::nullopt);
   if (!mac.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(device_switch, ": ", mac.status().message()));
+        absl::StrCat(switch_text, ": ", mac.status().message()));
   }
   hot.factory =
       NetFactory(std::shared_ptr<NetTransport>(*std::move(transport)), *mac);

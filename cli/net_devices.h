@@ -15,8 +15,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "frontend/machine_spec.h"
+#include "frontend/net_switch.h"
 #include "vmm/machine.h"
 
 namespace kuml {
@@ -31,8 +31,8 @@ absl::Status CheckNetSwitches(const MachineSpec& spec);
 absl::Status AddNetDevices(const MachineSpec& spec, MachineConfig& config);
 
 // One network device added while the guest runs (mconsole `config
-// eth<n>=...` or `config vec<n>:...`; `device_switch` is the whole
-// switch): parsed and checked as on the command line, its host side opened
+// eth<n>=...` or `config vec<n>:...`, parsed): checked as on the command
+// line, its host side opened
 // now and closed when the last device made by the factory goes (remove or
 // the end of the boot). The MAC is the one given, else random: the kernel's
 // ip= option only names interfaces that exist at boot. Errors name the
@@ -41,7 +41,7 @@ struct HotNetDevice {
   std::string config;  // text after '=' / ':'
   VirtioDeviceFactory factory;
 };
-absl::StatusOr<HotNetDevice> OpenHotNetDevice(absl::string_view device_switch);
+absl::StatusOr<HotNetDevice> OpenHotNetDevice(const NetDeviceSpec& net);
 
 }  // namespace kuml
 

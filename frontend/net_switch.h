@@ -7,6 +7,7 @@
 #define KUML_FRONTEND_NET_SWITCH_H_
 
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -40,6 +41,10 @@ absl::StatusOr<VecSpec> ParseVecSwitch(absl::string_view arg);
 
 // "tap", "hybrid", ... for messages and round trips.
 absl::string_view VecTransportName(VecTransportType type);
+
+// Either kind of network switch, parsed (mconsole hot-plug hands one from
+// the command parser to the launcher).
+using NetDeviceSpec = std::variant<EthSpec, VecSpec>;
 
 // "tuntap", "mcast", ... : the name of the transport a spec holds.
 absl::string_view EthTransportName(const EthTransport& transport);

@@ -362,16 +362,27 @@ Reply MachineControl::ConfigAddNet(DeviceKind kind,
     return Reply::Error(absl::StatusCode::kUnimplemented,
                         "kuml cannot add network devices to this guest");
   }
-  // The index first, to refuse a configured device before opening anything
-  // (the switch itself is parsed by open_net, as on the command line).
-  absl::string_view rest = device_switch.substr(3);
-  NumberPrefix n = ParseNumberPrefix(rest, 10);
-  if (n.length == 0 || n.overflow || n.value > 1000000) {
-    return Reply::Errno(
-        EINVAL, absl::StatusCode::kInvalidArgument,
-        absl::StrCat(device_switch, ": couldn't parse the device number"));
+  // Parsed here, as ubd and line switches are, so that a malformed switch or
+  // a configured device is refused before anything is opened.
+  NetDeviceSpec net;
+  int index;
+  if (kind == DeviceKind::kEth) {
+    absl::StatusOr<EthSwitch> eth = ParseEthSwitch(device_switch);
+    if (!eth.ok()) {
+      return Reply::Errno(EINVAL, eth.status().code(),
+                          std::string(eth.status().message()));
+    }
+    index = eth->spec.index;
+    net = std::move(eth->spec);
+  } else {
+    absl::StatusOr<VecSpec> vec = ParseVecSwitch(device_switch);
+    if (!vec.ok()) {
+      return Reply::Errno(EINVAL, vec.status().code(),
+                          std::string(vec.status().message()));
+    }
+    index = vec->index;
+    net = *std::move(vec);
   }
-  const int index = static_cast<int>(n.value);
   absl::MutexLock hotplug(&hotplug_mu_);
   const bool at_boot = kind == DeviceKind::kEth
                            ? options_.spec.eth.count(index) != 0
@@ -380,8 +391,7 @@ Reply MachineControl::ConfigAddNet(DeviceKind kind,
     return Reply::Errno(EBUSY, absl::StatusCode::kAlreadyExists,
                         "Device is already configured");
   }
-  const std::string text(device_switch);
-  return HotAdd({kind, index}, [&]() { return options_.open_net(text); });
+  return HotAdd({kind, index}, [&]() { return options_.open_net(net); });
 }
 
 std::optional<std::string> MachineControl::HotConfig(HotKey key) {

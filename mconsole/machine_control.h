@@ -37,6 +37,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "frontend/machine_spec.h"
+#include "frontend/net_switch.h"
 #include "mconsole/agent_client.h"
 #include "mconsole/guest_control.h"
 #include "vmm/machine.h"
@@ -65,9 +66,9 @@ struct MachineControlOptions {
   std::function<absl::StatusOr<DiskConfig>(int index, const UbdSpec& ubd)>
       open_disk;
   // Open the host side of a network device (`config eth<n>=...`, `config
-  // vec<n>:...`; the whole switch) or of a console/serial line (`config
+  // vec<n>:...`, the switch parsed) or of a console/serial line (`config
   // con<n>=...`) added at run time; empty: that kind cannot be added.
-  std::function<absl::StatusOr<HotPlugDevice>(absl::string_view)> open_net;
+  std::function<absl::StatusOr<HotPlugDevice>(const NetDeviceSpec&)> open_net;
   std::function<absl::StatusOr<HotPlugDevice>(LineKind, int, const LineSpec&)>
       open_line;
   // How long the agent may take to bind or unbind a hot-plugged device (the

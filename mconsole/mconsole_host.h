@@ -42,7 +42,7 @@ struct MconsoleHostOptions {
       open_disk;
   // Open network devices and lines for `config eth<n>=`, `config con<n>=`
   // (MachineControlOptions::open_net / open_line).
-  std::function<absl::StatusOr<HotPlugDevice>(absl::string_view)> open_net;
+  std::function<absl::StatusOr<HotPlugDevice>(const NetDeviceSpec&)> open_net;
   std::function<absl::StatusOr<HotPlugDevice>(LineKind, int, const LineSpec&)>
       open_line;
   DoorFactory grpc_door;  // may be empty: no gRPC socket
