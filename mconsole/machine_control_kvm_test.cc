@@ -143,24 +143,30 @@ TEST_F(MachineControlKvmTest, SpareSlotsFillAndEmptyWhileTheGuestRuns) {
   ASSERT_NE(f, nullptr);
   std::fclose(f);
   ASSERT_EQ(::truncate(path.c_str(), 1 << 20), 0);
-  auto disk = [&]() -> std::pair<std::unique_ptr<VirtioDevice>,
-                                 std::shared_ptr<BlockBackend>> {
+  auto disk = [&]() -> std::shared_ptr<BlockBackend> {
     auto raw = RawFileBackend::Open(path, /*read_only=*/false);
     EXPECT_TRUE(raw.ok()) << raw.status();
-    std::shared_ptr<BlockBackend> backend = std::move(*raw);
-    return {std::make_unique<VirtioBlock>(backend, "hot"), backend};
+    return std::move(*raw);
   };
-  auto [d0, b0] = disk();
-  absl::StatusOr<uint32_t> s0 = machine_->PlugVirtio(std::move(d0), b0);
+  // A virtio-blk on `backend` into the first free spare slot.
+  auto plug = [&](std::shared_ptr<BlockBackend> backend) {
+    return machine_->PlugVirtio(
+        [backend](const VirtioDeviceContext&)
+            -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
+          return std::unique_ptr<VirtioDevice>(new VirtioBlock(backend, "hot"));
+        },
+        backend);
+  };
+  std::shared_ptr<BlockBackend> b0 = disk();
+  absl::StatusOr<uint32_t> s0 = plug(b0);
   ASSERT_TRUE(s0.ok()) << s0.status();
   EXPECT_EQ(*s0, 0u);  // no boot devices: the spares are slots 0 and 1
-  auto [d1, b1] = disk();
-  absl::StatusOr<uint32_t> s1 = machine_->PlugVirtio(std::move(d1), b1);
+  std::shared_ptr<BlockBackend> b1 = disk();
+  absl::StatusOr<uint32_t> s1 = plug(b1);
   ASSERT_TRUE(s1.ok()) << s1.status();
   EXPECT_EQ(*s1, 1u);
-  auto [d2, b2] = disk();
-  EXPECT_TRUE(absl::IsResourceExhausted(
-      machine_->PlugVirtio(std::move(d2), b2).status()));
+  std::shared_ptr<BlockBackend> b2 = disk();
+  EXPECT_TRUE(absl::IsResourceExhausted(plug(b2).status()));
   // stop flushes hot-plugged disks too.
   ASSERT_EQ(Run("stop").err, 0);
   ASSERT_EQ(Run("go").err, 0);
@@ -168,8 +174,8 @@ TEST_F(MachineControlKvmTest, SpareSlotsFillAndEmptyWhileTheGuestRuns) {
   EXPECT_TRUE(absl::IsNotFound(machine_->UnplugVirtio(0)));
   EXPECT_TRUE(absl::IsNotFound(machine_->UnplugVirtio(7)));
   EXPECT_EQ(b0.use_count(), 1) << "the machine still holds the backend";
-  auto [d3, b3] = disk();
-  absl::StatusOr<uint32_t> again = machine_->PlugVirtio(std::move(d3), b3);
+  std::shared_ptr<BlockBackend> b3 = disk();
+  absl::StatusOr<uint32_t> again = plug(b3);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, 0u);
   const uint32_t before = Counter();
@@ -178,8 +184,8 @@ TEST_F(MachineControlKvmTest, SpareSlotsFillAndEmptyWhileTheGuestRuns) {
   // A stopping machine takes nothing.
   machine_->RequestStop(StopReason::kHalt, "test over");
   runner_.join();
-  auto [d4, b4] = disk();
-  EXPECT_FALSE(machine_->PlugVirtio(std::move(d4), b4).ok());
+  std::shared_ptr<BlockBackend> b4 = disk();
+  EXPECT_FALSE(plug(b4).ok());
 }
 
 // The factory form (net and line hot-plug): it runs on the machine's loop

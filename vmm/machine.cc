@@ -319,22 +319,6 @@ absl::Status Machine::RunOnLoop(std::function<absl::Status()> fn,
 }
 
 absl::StatusOr<uint32_t> Machine::PlugVirtio(
-    std::unique_ptr<VirtioDevice> device,
-    std::shared_ptr<BlockBackend> backend) {
-  // The factory may outlive this call (a loop that stops): it owns the
-  // device.
-  auto owned =
-      std::make_shared<std::unique_ptr<VirtioDevice>>(std::move(device));
-  return PlugVirtio(
-      [owned](const VirtioDeviceContext&)
-          -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
-        if (*owned == nullptr) return absl::InternalError("device taken");
-        return std::move(*owned);
-      },
-      std::move(backend));
-}
-
-absl::StatusOr<uint32_t> Machine::PlugVirtio(
     VirtioDeviceFactory make, std::shared_ptr<BlockBackend> backend) {
   if (stop_requested()) {
     return absl::UnavailableError("the machine is stopping");

@@ -142,18 +142,14 @@ class Machine : public StopControl, public GuestRequestSink {
   // receive FIFO has no room for both just now.
   absl::Status SendConsoleBreak(uint8_t key);
 
-  // Hot-plug (mconsole `config ubd<n>=`): puts `device` into a free spare
-  // slot -- the guest then binds it through sysfs -- and returns the slot
-  // number, which is Linux's platform device id (virtio-mmio.<slot>).
-  // `backend`, when given, is flushed by Pause() and when unplugged.
-  // Done on the event loop thread; thread-safe (not from a vCPU thread).
-  // ResourceExhausted when no spare slot is free.
-  absl::StatusOr<uint32_t> PlugVirtio(std::unique_ptr<VirtioDevice> device,
-                                      std::shared_ptr<BlockBackend> backend);
-  // The same for a device that needs the machine's loop or memory (a
-  // virtio-net watching its host fd, a virtio-console): `make` runs on the
-  // event loop thread with this machine's context, and its error is
-  // returned (no slot is taken).
+  // Hot-plug (mconsole `config ubd<n>=`, `eth<n>=`, `con<n>=`): makes a
+  // device with `make` and puts it into a free spare slot -- the guest then
+  // binds it through sysfs -- and returns the slot number, which is Linux's
+  // platform device id (virtio-mmio.<slot>). `make` runs on the event loop
+  // thread with this machine's context (a virtio-net watches its host fd on
+  // that loop); its error is returned and takes no slot. `backend`, when
+  // given, is flushed by Pause() and when unplugged. Thread-safe (not from
+  // a vCPU thread). ResourceExhausted when no spare slot is free.
   absl::StatusOr<uint32_t> PlugVirtio(VirtioDeviceFactory make,
                                       std::shared_ptr<BlockBackend> backend);
   // Empties a slot PlugVirtio() filled (the guest should have unbound it):
