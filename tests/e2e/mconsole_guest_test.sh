@@ -157,43 +157,42 @@ expect_eq "remove eth0 again" "$mc_out" "ERR Device doesn't exist"
 pts_of() {
   sed -n "s|.*$1 assigned device '\(/dev/pts/[0-9]*\)'.*|\1|p" "$log" | tail -n1
 }
+# line_round_trip <line> <announced as> <guest command setting $vp> <fd>:
+# for a line just added with `config <line>=pts`, the guest opens $vp on
+# fd <fd> and writes hello-<line>, which a host reader on the announced pty
+# gets; remove is refused while the guest holds it open, done once closed.
+# (The markers are $((...)) so that the echo of the typed line does not
+# match.)
+line_round_trip() {
+  local line=$1 fd=$4 pts reader
+  pts=$(pts_of "$2")
+  [ -n "$pts" ] || fail "no pty announced for $line"
+  timeout 120 grep -m1 -a "hello-$line" "$pts" >"$uml_dir/$line.out" &
+  reader=$!
+  type_in "$3; exec $fd>\$vp; echo hello-$line >&$fd; echo $line-open-\$((40+2))"
+  wait_for 60 "the guest's write to $line" grep -q "$line-open-42" "$log"
+  wait "$reader" || fail "the host read nothing from $line's pty $pts"
+  mc guest remove "$line"
+  expect_eq "remove $line while open" "$mc_out" "ERR Device is currently open"
+  type_in "exec $fd>&-; echo $line-closed-\$((40+3))"
+  wait_for 60 "the guest's close of $line" grep -q "$line-closed-43" "$log"
+  mc guest remove "$line"
+  expect_eq "remove $line" "$mc_out" "OK "
+}
 mc guest config ssl1=pts
 expect_eq "config ssl1=pts" "$mc_out" "OK "
 mc guest config ssl1
 expect_eq "config ssl1 (query)" "$mc_out" "OK pts"
 mc guest config ssl1=null
 expect_eq "config ssl1= again" "$mc_out" "ERR Device is already open"
-ssl_pts=$(pts_of "Serial line 1")
-[ -n "$ssl_pts" ] || fail "no pty announced for ssl1"
-timeout 120 grep -m1 -a "hello-ssl1" "$ssl_pts" >"$uml_dir/ssl1.out" &
-ssl_reader=$!
-type_in 'for i in 1 2 3 4 5 6 7 8 9 10; do for p in /sys/class/virtio-ports/*; do [ "$(cat $p/name)" = ssl1 ] && vp=/dev/${p##*/}; done; [ -n "$vp" ] && break; sleep 1; done; exec 5>$vp; echo hello-ssl1 >&5; echo ssl1-open-$((40+8))'
-wait_for 60 "the guest's write to ssl1" grep -q "ssl1-open-48" "$log"
-wait "$ssl_reader" || fail "the host read nothing from ssl1's pty $ssl_pts"
-mc guest remove ssl1
-expect_eq "remove ssl1 while open" "$mc_out" "ERR Device is currently open"
-type_in 'exec 5>&-; echo ssl1-closed-$((40+9))'
-wait_for 60 "the guest's close of ssl1" grep -q "ssl1-closed-49" "$log"
-mc guest remove ssl1
-expect_eq "remove ssl1" "$mc_out" "OK "
+line_round_trip ssl1 "Serial line 1" \
+  'for i in 1 2 3 4 5 6 7 8 9 10; do for p in /sys/class/virtio-ports/*; do [ "$(cat $p/name)" = ssl1 ] && vp=/dev/${p##*/}; done; [ -n "$vp" ] && break; sleep 1; done' 5
 mc guest config ssl1
 expect_eq "config ssl1 after remove" "$mc_out" "OK none"
 
 mc guest config con5=pts
 expect_eq "config con5=pts" "$mc_out" "OK "
-con_pts=$(pts_of "Virtual console 5")
-[ -n "$con_pts" ] || fail "no pty announced for con5"
-timeout 120 grep -m1 -a "hello-con5" "$con_pts" >"$uml_dir/con5.out" &
-con_reader=$!
-type_in 'exec 6>/dev/hvc0; echo hello-con5 >&6; echo con5-open-$((40+10))'
-wait_for 60 "the guest's write to con5" grep -q "con5-open-50" "$log"
-wait "$con_reader" || fail "the host read nothing from con5's pty $con_pts"
-mc guest remove con5
-expect_eq "remove con5 while open" "$mc_out" "ERR Device is currently open"
-type_in 'exec 6>&-; echo con5-closed-$((40+11))'
-wait_for 60 "the guest's close of con5" grep -q "con5-closed-51" "$log"
-mc guest remove con5
-expect_eq "remove con5" "$mc_out" "OK "
+line_round_trip con5 "Virtual console 5" 'vp=/dev/hvc0' 6
 mc guest remove con5
 expect_eq "remove con5 again" "$mc_out" "ERR Device doesn't exist"
 
