@@ -11,23 +11,33 @@ fresh_rootfs root_fs  # kuml's default disk is ./root_fs, as UML's
 log=$e2e_tmp/console.log
 : >"$log"
 
-# wait_for <pattern> <seconds>: polls the console log.
-wait_for() {
-  local deadline=$((SECONDS + $2))
+# wait_until <seconds> <command...>: runs <command> (anew each time) until it
+# succeeds.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
   while ((SECONDS < deadline)); do
-    grep -q -- "$1" "$log" && return 0
+    "$@" && return 0
     sleep 0.5
   done
   return 1
 }
 
-# The "user" at the keyboard: types a command once the shell is there, then
-# exit. (A pipe, not a fifo: the 9p share of the nested KVM host has none.)
+# prompts_at_least <n>: the shell has shown its prompt ("kuml:/# ", PS1 of
+# /etc/profile) at least <n> times.
+prompts_at_least() {
+  (($(grep -oE 'kuml:[^ ]*# ' "$log" | wc -l) >= $1))
+}
+
+# The "user" at the keyboard: types a command at the shell's prompt, then exit
+# at the next one. Not before: the shell's line editor switches the tty
+# between raw and canonical mode around each prompt, and input arriving during
+# that switch was lost now and then on a 2-CPU guest (under QEMU). (A pipe,
+# not a fifo: the 9p share of the nested KVM host has none.)
 user() {
-  wait_for "kuml: init ok" 500 || return
-  sleep 2
+  wait_until 500 prompts_at_least 1 || return
   printf 'echo typed-$((6 * 7))\n'
-  wait_for "typed-42" 120 || return
+  wait_until 120 prompts_at_least 2 || return
   printf 'exit\n'
   # Then the end of input: kuml just stops reading (UML does the same).
 }
