@@ -10,11 +10,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iostream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/text_format.h"
 #include "kumld/manifest.h"
 #include "kumld/proc_stats.h"
+#include "kumld/process_group.h"
 #include "util/errno_status.h"
 
 #ifndef P_PIDFD
@@ -26,6 +29,9 @@ namespace {
 
 constexpr absl::Duration kReadyPoll = absl::Milliseconds(50);
 constexpr absl::Duration kIdlePoll = absl::Seconds(1);
+// How long what a VMM left behind may take to die after SIGKILL (normally a
+// few ms; a process in uninterruptible disk I/O dies when that I/O ends).
+constexpr absl::Duration kLeftoverLimit = absl::Seconds(10);
 
 int PidfdOpen(pid_t pid) {
   return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
@@ -232,16 +238,34 @@ void Fleet::Run() {
       uint64_t v;
       (void)!read(wake_.get(), &v, sizeof(v));
     }
+    std::vector<std::pair<pid_t, ExitInfo>> exits;
+    {
+      absl::MutexLock lock(&mu_);
+      for (size_t i = 1; i < fds.size(); ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
+        pid_t pid = pids[i - 1];
+        exits.emplace_back(pid, Reap(fds[i].fd));
+        pidfds_.erase(pid);
+      }
+    }
+    if (exits.empty()) continue;
+    // The VMM leads its own process group: what it left behind (the real
+    // UML's helper processes, which hold its disks' locks) goes with it, and
+    // the supervisor hears of the exit (and may restart) only once it is
+    // gone: SIGKILL is not instant, and a helper busy writing the disk under
+    // load outlived a 200 ms restart backoff once, so the restarted UML
+    // found its COW file locked and panicked. Not under the lock: listing
+    // and commands go on meanwhile.
+    for (const auto& [pid, exit] : exits) {
+      if (!KillProcessGroup(pid, kLeftoverLimit)) {
+        std::cerr << "kumld: warning: processes of VMM " << pid
+                  << "'s group outlived it by "
+                  << absl::FormatDuration(kLeftoverLimit)
+                  << " after SIGKILL; its disks may still be locked\n";
+      }
+    }
     absl::MutexLock lock(&mu_);
-    for (size_t i = 1; i < fds.size(); ++i) {
-      if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
-      pid_t pid = pids[i - 1];
-      ExitInfo exit = Reap(fds[i].fd);
-      pidfds_.erase(pid);
-      // The VMM leads its own process group: what it left behind (the real
-      // UML's helper processes, which hold its disks' locks) goes with it,
-      // or a restart would find its disks locked.
-      kill(-pid, SIGKILL);
+    for (const auto& [pid, exit] : exits) {
       supervisor_.OnExit(pid, exit, absl::Now());
     }
     SyncLocked();

@@ -70,7 +70,11 @@ kill -KILL "$old"
 wait_for 120 "g1 restarted" column_is g1 8 1
 wait_for 180 "g1 up again" column_is g1 2 RUNNING
 [ "$(field g1 3)" != "$old" ] || fail "g1 kept its pid"
-fleet ls | grep -q "g1 .*signal 9" || fail "g1's last exit is not signal 9"
+fleet ls | grep -q "g1 .*signal 9" || {
+  fleet ls >&2
+  sed 's/^/  g1| /' "$umls/kumld.d/log/g1.log" | tail -n 30 >&2
+  fail "g1's last exit is not signal 9"
+}
 
 # kumld restarts: the guests keep running and are re-adopted.
 pids_before=$(for g in g0 g1 g2; do field $g 3; done)
