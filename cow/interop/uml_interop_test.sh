@@ -73,7 +73,7 @@ echo "written by kuml's COW code" > marker.txt
 debugfs -w -R "write marker.txt marker" rootfs_marked.img > /dev/null 2>&1
 "$umlctl" create root.cow rootfs.img
 "$ubd_tool" import root.cow rootfs_marked.img
-timeout 120 linux ubd0=root.cow con0=fd:0,fd:1 con=null mem=48M init=/init \
+timeout 120 linux ubd0=root.cow con0=fd:0,fd:1 con=null mem=128M init=/init \
   mode=marker < /dev/null > uml_root.log 2>&1 || true
 grep -q "UML-MARKER written by kuml's COW code" uml_root.log || {
   cat uml_root.log; die "UML did not boot from our COW file"; }
@@ -81,7 +81,7 @@ grep -q "UML-MARKER written by kuml's COW code" uml_root.log || {
 echo "== 5. host locks between kuml and UML"
 head -c $((64 * 512)) /dev/zero > lock.img
 timeout 120 linux ubd0r=rootfs.img ubd1=lock.img con0=fd:0,fd:1 con=null \
-  mem=48M init=/init mode=hold < /dev/null > uml_hold.log 2>&1 &
+  mem=128M init=/init mode=hold < /dev/null > uml_hold.log 2>&1 &
 uml_pid=$!
 for _ in $(seq 100); do grep -q UML-READY uml_hold.log && break; sleep 0.3; done
 grep -q UML-OPENED-UBDB uml_hold.log || { cat uml_hold.log; die "UML hold boot"; }

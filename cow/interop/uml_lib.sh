@@ -63,10 +63,12 @@ INIT
 }
 
 # boot_uml <log> <args...>: runs the real UML kernel to completion with its
-# console in <log>; UML keeps its guest memory file in $TMPDIR.
+# console in <log>; UML keeps its guest memory file in $TMPDIR. mem=128M: with
+# address space randomization the real UML has as little as 18 MB usable of
+# mem=48M on some boots (its memory map spans the gap to a randomized heap).
 boot_uml() {
   local log=$1; shift
-  timeout 120 linux ubd0r=rootfs.img con0=fd:0,fd:1 con=null mem=48M \
+  timeout 120 linux ubd0r=rootfs.img con0=fd:0,fd:1 con=null mem=128M \
     init=/init "$@" < /dev/null > "$log" 2>&1 || true
   grep -q UML-DONE "$log" || { cat "$log" >&2; die "UML did not finish: $*"; }
 }

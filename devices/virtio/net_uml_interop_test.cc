@@ -69,7 +69,7 @@ TEST(UmlInterop, UmlGuestPingsKumlDeviceThroughARealUmlSwitch) {
   ASSERT_EQ(::chmod(script.c_str(), 0755), 0);
   const std::string log = dir + "/uml.log";
   auto uml = ChildProcess::Start(
-      {"linux.uml", "mem=64M", "root=/dev/root", "rootfstype=hostfs",
+      {"linux.uml", "mem=128M", "root=/dev/root", "rootfstype=hostfs",
        "rootflags=/", "rw", absl::StrCat("init=", script),
        absl::StrCat("uml_dir=", dir), "con0=fd:0,fd:1", "con=null",
        absl::StrCat("eth0=daemon,,unix,", ctl)},

@@ -65,7 +65,7 @@ fleet ls | grep -q "^p1 .*signal 9" || fail "p1's last exit is not signal 9"
 
 pids_before=$(for g in p0 p1 p2 p3; do field $g 3; done)
 stop_kumld
-for p in $pids_before; do kill -0 "$p" || fail "VMM $p died with kumld"; done
+for p in $pids_before; do alive "$p" || fail "VMM $p died with kumld"; done
 start_kumld --kuml="$kuml_bin"
 grep -q "re-adopted p3" "$kt/kumld.out" || fail "no re-adoption"
 pids_after=$(for g in p0 p1 p2 p3; do field $g 3; done)
@@ -78,7 +78,7 @@ wait_for 60 "p3 up again" column_is p3 2 RUNNING
 
 fleet down || fail "fleet down"
 [ -z "$(fleet ls | tail -n +2)" ] || fail "guests left after down"
-for p in $pids_after; do kill -0 "$p" 2>/dev/null && fail "VMM $p outlived down"; done
+for p in $pids_after; do alive "$p" && fail "VMM $p outlived down"; done
 [ "$(md5sum <"$kt/base.img")" = "$base_md5" ] || fail "base image changed"
 for g in p0 p1 p2 p3; do
   cmp -s "$kt/base.img" "$kt/$g.img" || fail "$g's disk changed (the payload never writes)"

@@ -48,6 +48,15 @@ column_is() {
   [ "$(field "$1" "$2")" = "$3" ]
 }
 
+# alive <pid>: the process exists and is not a zombie. A re-adopted VMM is
+# not kumld's child: once killed it stays a zombie until whoever inherited it
+# reaps it, which outside a test sandbox's pid namespace may take a while.
+alive() {
+  local state
+  state=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 # wait_for <seconds> <description> <command...>: polls until it succeeds.
 wait_for() {
   local limit=$1 what=$2
