@@ -62,11 +62,19 @@ out=$(fleet g0 bogus) && fail "unknown mconsole command succeeded"
 out=$(fleet nosuch version 2>&1) && fail "unknown umid accepted"
 echo "$out" | grep -q "no guest nosuch" || fail "unknown umid: $out"
 
-# Each guest writes its own file, through the console input kumld owns.
+# Each guest writes its own file, through the console input kumld owns, and
+# says so once it is synced to its COW file: g1 is killed next, and its
+# marker must survive that. (Waiting for the typed line's echo, as this test
+# once did, let the kill come before g1 wrote it.) Only the command's output
+# starts a line with "synced-": the tty's echo of it starts with "echo".
 for g in g0 g1 g2; do
-  printf 'echo written-by-%s > /marker; sync\n' $g >"$umls/kumld.d/console/$g.in"
+  wait_for 60 "$g's shell prompt" grep -q 'kuml:[^ ]*# ' "$umls/kumld.d/log/$g.log"
+  printf 'echo written-by-%s > /marker; sync; echo synced-%s\n' $g $g \
+    >"$umls/kumld.d/console/$g.in"
 done
-wait_for 60 "markers written" grep -q 'written-by' "$umls/kumld.d/log/g2.log"
+for g in g0 g1 g2; do
+  wait_for 60 "$g's marker synced" grep -q "^synced-$g" "$umls/kumld.d/log/$g.log"
+done
 
 # kill -9 one VMM: ON_FAILURE brings it back, with a new pid.
 old=$(field g1 3)
