@@ -13,16 +13,21 @@
 
 namespace kuml::kumld {
 
-uint64_t ProcStartTicks(pid_t pid) {
+std::vector<std::string> ProcStatFields(pid_t pid) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
   std::string line;
-  if (!std::getline(in, line)) return 0;
+  if (!std::getline(in, line)) return {};
   // The command name (field 2) may hold spaces and ')': count from the last
-  // ')'. Field 3 (state) is then the first word after it; 22 is the 20th.
+  // ')'.
   size_t close = line.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<absl::string_view> fields = absl::StrSplit(
-      absl::string_view(line).substr(close + 1), ' ', absl::SkipEmpty());
+  if (close == std::string::npos) return {};
+  return absl::StrSplit(absl::string_view(line).substr(close + 1), ' ',
+                        absl::SkipEmpty());
+}
+
+uint64_t ProcStartTicks(pid_t pid) {
+  // Field 22 is the 20th from field 3.
+  std::vector<std::string> fields = ProcStatFields(pid);
   uint64_t ticks = 0;
   if (fields.size() < 20 || !absl::SimpleAtoi(fields[19], &ticks)) return 0;
   return ticks;

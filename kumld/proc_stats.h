@@ -7,8 +7,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace kuml::kumld {
+
+// The fields of /proc/<pid>/stat from field 3 (state) on: [0] state, [1]
+// ppid, [2] pgrp, ... (proc(5)); empty when the process does not exist.
+std::vector<std::string> ProcStatFields(pid_t pid);
 
 // Field 22 of /proc/<pid>/stat (clock ticks after boot); 0 when the process
 // does not exist.

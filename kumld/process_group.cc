@@ -4,32 +4,25 @@
 #include <signal.h>
 
 #include <cerrno>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
+#include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
+#include "kumld/proc_stats.h"
 
 namespace kuml::kumld {
 namespace {
 
 constexpr absl::Duration kPollInterval = absl::Milliseconds(5);
 
-// Whether /proc/<pid>/stat names a live (not zombie, not dead) member of
-// group `pgid`. The fields after the command's closing ')' are: state, ppid,
-// pgrp, ... (proc(5)); the command itself may hold spaces and parentheses.
-bool LiveMember(const char* pid, pid_t pgid) {
-  std::ifstream in(std::string("/proc/") + pid + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return false;  // gone meanwhile
-  std::istringstream rest(stat.substr(close + 1));
-  char state = 0;
-  long ppid = 0, pgrp = 0;
-  if (!(rest >> state >> ppid >> pgrp)) return false;
-  return pgrp == pgid && state != 'Z' && state != 'X';
+// Whether process `pid` is a live (not zombie, not dead) member of group
+// `pgid`.
+bool LiveMember(pid_t pid, pid_t pgid) {
+  std::vector<std::string> fields = ProcStatFields(pid);  // empty: gone
+  pid_t pgrp = 0;
+  if (fields.size() < 3 || !absl::SimpleAtoi(fields[2], &pgrp)) return false;
+  return pgrp == pgid && fields[0] != "Z" && fields[0] != "X";
 }
 
 }  // namespace
@@ -41,8 +34,9 @@ bool ProcessGroupGone(pid_t pgid) {
   if (proc == nullptr) return false;  // can't tell: say it is still there
   bool alive = false;
   while (dirent* entry = readdir(proc)) {
-    if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
-    if (LiveMember(entry->d_name, pgid)) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &pid)) continue;  // not a process
+    if (LiveMember(pid, pgid)) {
       alive = true;
       break;
     }
