@@ -23,21 +23,13 @@ wait_until() {
   return 1
 }
 
-# prompts_at_least <n>: the shell has shown its prompt ("kuml:/# ", PS1 of
-# /etc/profile) at least <n> times.
-prompts_at_least() {
-  (($(grep -oE 'kuml:[^ ]*# ' "$log" | wc -l) >= $1))
-}
-
 # The "user" at the keyboard: types a command at the shell's prompt, then exit
-# at the next one. Not before: the shell's line editor switches the tty
-# between raw and canonical mode around each prompt, and input arriving during
-# that switch was lost now and then on a 2-CPU guest (under QEMU). (A pipe,
-# not a fifo: the 9p share of the nested KVM host has none.)
+# at the next one (not before: see prompts_at_least in lib.sh). (A pipe, not a
+# fifo: the 9p share of the nested KVM host has none.)
 user() {
-  wait_until 500 prompts_at_least 1 || return
+  wait_until 500 prompts_at_least "$log" 1 || return
   printf 'echo typed-$((6 * 7))\n'
-  wait_until 120 prompts_at_least 2 || return
+  wait_until 120 prompts_at_least "$log" 2 || return
   printf 'exit\n'
   # Then the end of input: kuml just stops reading (UML does the same).
 }

@@ -52,6 +52,15 @@ fresh_rootfs() {
   cp --sparse=always "$guest_rootfs" "$1" || fail "cannot copy $guest_rootfs to $1"
 }
 
+# prompts_at_least <log> <n>: the default guest's shell has shown its prompt
+# ("kuml:/# ", PS1 of its /etc/profile) at least <n> times. Type a line only
+# once it has shown one more prompt than lines were typed: its line editor
+# switches the tty between raw and canonical mode around each prompt, and
+# input arriving during that switch was lost now and then on a 2-CPU guest.
+prompts_at_least() {
+  [ "$(grep -oE 'kuml:[^ ]*# ' "$1" | wc -l)" -ge "$2" ]
+}
+
 # expect_order <log> <pattern>...: each pattern appears, in this order.
 expect_order() {
   local log=$1 line=0 n

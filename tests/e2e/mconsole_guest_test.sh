@@ -34,17 +34,12 @@ kuml_log=$log
 console_in=$uml_dir/console.in
 mkfifo "$console_in" || fail "mkfifo"
 exec 7<>"$console_in"
-# prompts_at_least <n>: the guest's shell has shown its prompt ("kuml:/# ",
-# PS1 of /etc/profile) at least <n> times.
-prompts_at_least() { [ "$(grep -oE 'kuml:[^ ]*# ' "$log" | wc -l)" -ge "$1" ]; }
 # type_in <line>: types a command line at the shell's prompt, once the shell
-# has shown one more prompt than lines were typed: its line editor switches
-# the tty between raw and canonical mode around each prompt, and input that
-# arrives during the switch was lost now and then on a 2-CPU guest.
+# has shown one more prompt than lines were typed (see prompts_at_least).
 typed=0
 type_in() {
   typed=$((typed + 1))
-  wait_for 120 "the shell's prompt number $typed" prompts_at_least "$typed"
+  wait_for 120 "the shell's prompt number $typed" prompts_at_least "$log" "$typed"
   printf '%s\n' "$*" >&7
 }
 "$kuml_bin" uml_dir="$uml_dir" umid=guest kernel="$guest_kernel" \
@@ -67,7 +62,7 @@ mc guest version
 case "$mc_out" in "OK Linux (none) $release #1 "*" x86_64") ;; *) fail "version '$mc_out' (release $release)" ;; esac
 
 wait_for 900 "the guest's init" grep -q "kuml: init ok" "$log"
-wait_for 120 "the shell's prompt" prompts_at_least 1
+wait_for 120 "the shell's prompt" prompts_at_least "$log" 1
 
 mc guest sysrq h
 expect_eq "sysrq status" "$mc_status" 0
