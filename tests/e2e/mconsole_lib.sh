@@ -19,29 +19,33 @@ show_kuml_log() {
     # guest from one that spins in kuml or in the kernel.
     local -A ticks
     local t kvm_before kvm_after
-    for t in /proc/"$kuml_pid"/task/*; do
-      ticks[$t]=$(awk '{print $14 + $15}' "$t/stat" 2>/dev/null)
-    done
+    for t in /proc/"$kuml_pid"/task/*; do ticks[$t]=$(thread_ticks "$t"); done
     kvm_before=$(kvm_counters)
     local pos_before size_before
-    pos_before=$(awk '/^pos:/ {print $2}' /proc/"$kuml_pid"/fdinfo/1 2>/dev/null)
+    pos_before=$(fd1_offset "$kuml_pid")
     size_before=$(stat -c %s "$kuml_log" 2>/dev/null)
     sleep 2
     kvm_after=$(kvm_counters)
     # kuml's console output (its fd 1) against the log's size as read here:
     # a log on a 9p share once stopped growing while kuml kept writing.
-    echo "kuml's fd 1 offset before / after 2 s: $pos_before / $(awk '/^pos:/ {print $2}' /proc/"$kuml_pid"/fdinfo/1 2>/dev/null);" \
+    echo "kuml's fd 1 offset before / after 2 s: $pos_before / $(fd1_offset "$kuml_pid");" \
       "the log's size: $size_before / $(stat -c %s "$kuml_log" 2>/dev/null)"
     echo "kuml's fd 1: $(readlink /proc/"$kuml_pid"/fd/1)"
     echo "kuml threads (CPU ticks used in 2 s):"
     for t in /proc/"$kuml_pid"/task/*; do
       echo "  $(cat "$t/comm" 2>/dev/null) wchan=$(cat "$t/wchan" 2>/dev/null)" \
         "syscall=$(cut -d' ' -f1 "$t/syscall" 2>/dev/null)" \
-        "ticks=$(( $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0) - ${ticks[$t]:-0} ))"
+        "ticks=$(( $(thread_ticks "$t" || echo 0) - ${ticks[$t]:-0} ))"
     done
     echo "KVM counters before / after 2 s: $kvm_before / $kvm_after"
   fi
 }
+
+# thread_ticks </proc/<pid>/task/<tid>>: user + system CPU clock ticks.
+thread_ticks() { awk '{print $14 + $15}' "$1/stat" 2>/dev/null; }
+
+# fd1_offset <pid>: the file offset of the process's fd 1.
+fd1_offset() { awk '/^pos:/ {print $2}' "/proc/$1/fdinfo/1" 2>/dev/null; }
 
 # exits, io_exits, mmio_exits, signal_exits, irq_exits, halt_exits of every
 # VM (KVM's debugfs; mounted in the nested KVM host).
