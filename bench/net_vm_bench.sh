@@ -55,7 +55,6 @@ ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo  # g2g-mcast
 modprobe tun 2>/dev/null
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
-truncate -s 1M "$tmp/disk.img"
 port=$((20000 + RANDOM % 20000))
 
 # report <transport> <sink's tcp line> <sink's udp line> <sender's log>:
@@ -86,6 +85,20 @@ boot() {
   fi
 }
 
+# start_switch <ctl socket> [uml_switch args...]: a uml_switch in the
+# background, once its socket is there. Its stdin is a fifo it holds open
+# for writing too, so it never reads EOF: at EOF uml_switch spins, logging
+# without end. (It was fed by `sleep 1000 |`, and `kill $(jobs -p)` killed
+# only the sleep: the switch outlived the run and filled the disk with its
+# deleted log at ~100 MB/s.) Now the job is the switch alone.
+start_switch() {
+  local ctl=$1
+  shift
+  mkfifo "$ctl.in"
+  uml_switch -unix "$ctl" "$@" <>"$ctl.in" >"$ctl.log" 2>&1 &
+  for _ in $(seq 50); do [ -S "$ctl" ] && break; sleep 0.1; done
+}
+
 # run_g2g <transport>: a receiving guest, then a sending guest, on one
 # guest-to-guest transport; prints a result line.
 run_g2g() {
@@ -94,8 +107,7 @@ run_g2g() {
     g2g-mcast)
       eth_sink=eth0=mcast,fe:fd:0a:09:00:02 eth_send=eth0=mcast,fe:fd:0a:09:00:03 ;;
     g2g-daemon)
-      sleep 1000 | uml_switch -unix "$tmp/g2g.ctl" >"$tmp/g2g-sw.log" 2>&1 &
-      for _ in $(seq 50); do [ -S "$tmp/g2g.ctl" ] && break; sleep 0.1; done
+      start_switch "$tmp/g2g.ctl"
       eth_sink=eth0=daemon,fe:fd:0a:09:00:02,unix,$tmp/g2g.ctl
       eth_send=eth0=daemon,fe:fd:0a:09:00:03,unix,$tmp/g2g.ctl ;;
   esac
@@ -131,8 +143,7 @@ run_one() {
     daemon)
       ip tuntap add dev nbs0 mode tap && ip addr add 10.8.0.1/24 dev nbs0 &&
         ip link set nbs0 up || return
-      sleep 1000 | uml_switch -unix "$tmp/sw.ctl" -tap nbs0 >"$tmp/sw.log" 2>&1 &
-      for _ in $(seq 50); do [ -S "$tmp/sw.ctl" ] && break; sleep 0.1; done
+      start_switch "$tmp/sw.ctl" -tap nbs0
       eth=eth0=daemon,fe:fd:0a:08:00:02,unix,$tmp/sw.ctl guest=10.8.0.2 sink_addr=10.8.0.1
       peer=10.8.0.1 ;;
   esac
@@ -141,12 +152,7 @@ run_one() {
   for _ in $(seq 50); do grep -q listening "$tmp/sink-$t.out" && break; sleep 0.1; done
   args=(mem=128M initrd="$initrd" rdinit=/init "$eth" net_addr="$guest"
     net_sink="$peer" net_port="$port" net_bytes="$bytes" net_udp="$datagrams")
-  if [ "$vmm" = kuml ]; then
-    timeout 900 "$kuml" kernel="$vmlinux" ubd0="$tmp/disk.img" quiet "${args[@]}" \
-      </dev/null >"$log" 2>&1
-  else
-    timeout 300 linux con=none ssl=none con0=fd:0,fd:1 "${args[@]}" </dev/null >"$log" 2>&1
-  fi
+  boot "$log" "${args[@]}"
   sleep 1
   kill "$sink_pid" 2>/dev/null
   wait "$sink_pid" 2>/dev/null
