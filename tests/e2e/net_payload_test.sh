@@ -45,7 +45,11 @@ pair mcast eth0=mcast,fe:fd:0a:01:00:02 eth0=mcast,fe:fd:0a:01:00:01
 pair ucast eth0=ucast,fe:fd:0a:01:00:02,127.0.0.1,6002,6001 \
   eth0=ucast,fe:fd:0a:01:00:01,127.0.0.1,6001,6002
 
-sleep 1000 | uml_switch -unix "$sock_dir/switch.ctl" >"$e2e_tmp/switch.log" 2>&1 &
+# Its stdin: a fifo it holds open for writing too, so it never reads EOF (at
+# EOF uml_switch spins, logging without end), and the job is the switch alone,
+# which the exit trap's kill reaches (`sleep 1000 | uml_switch` left it running).
+mkfifo "$sock_dir/switch.in"
+uml_switch -unix "$sock_dir/switch.ctl" <>"$sock_dir/switch.in" >"$e2e_tmp/switch.log" 2>&1 &
 for _ in $(seq 50); do [ -S "$sock_dir/switch.ctl" ] && break; sleep 0.1; done
 pair uml_switch "eth0=daemon,fe:fd:0a:01:00:02,unix,$sock_dir/switch.ctl" \
   "eth0=daemon,fe:fd:0a:01:00:01,unix,$sock_dir/switch.ctl"
