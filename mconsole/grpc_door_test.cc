@@ -36,6 +36,13 @@ class GrpcDoorTest : public ::testing::Test {
     ASSERT_TRUE(door.ok()) << door.status();
     door_ = std::move(*door);
   }
+  void TearDown() override {
+    // The door and the umid dir first (they remove what they made), then
+    // the scratch base: empty by then.
+    door_.reset();
+    dir_.reset();
+    if (!base_.empty()) rmdir(base_.c_str());
+  }
   CtlRun Ctl(std::vector<std::string> args) {
     args.insert(args.begin(), "--uml-dir=" + base_);
     std::ostringstream out, err;
