@@ -17,11 +17,11 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "cow/cow_create.h"
-#include "cow/cow_disk.h"
-#include "cow/cow_open.h"
-#include "cow/host_file.h"
-#include "devices/block/raw_file_backend.h"
+#include "disk/cow_create.h"
+#include "disk/cow_disk.h"
+#include "disk/cow_open.h"
+#include "disk/host_file.h"
+#include "disk/raw_file_backend.h"
 #include "util/unique_fd.h"
 
 namespace kuml {

@@ -98,11 +98,11 @@ if [ "${1:-}" = --inner ]; then
 fi
 
 cd "$root"
-nice -n 10 bazel build --jobs=2 //kumld:kumld //kumld:umlctl-fleet //cli:kuml \
+nice -n 10 bazel build --jobs=2 //cli:kumld //cli:umlctl-fleet //cli:kuml \
   //tests/payloads:idle_payload >/dev/null 2>&1 || { echo "build failed" >&2; exit 1; }
 bin=$(bazel info bazel-bin 2>/dev/null)
 cache=${KUML_CACHE:-$HOME/.cache/kuml}
-export KUMLD=$bin/kumld/kumld FLEET=$bin/kumld/umlctl-fleet
+export KUMLD=$bin/cli/kumld FLEET=$bin/cli/umlctl-fleet
 export BASE_IMG=$cache/guest/root_fs
 
 what=${1:-all}

@@ -24,13 +24,13 @@
 #include <thread>
 #include <vector>
 
+#include "machine/machine.h"
 #include "mconsole/fake_guest_control.h"
 #include "mconsole/grpc_service.h"
 #include "mconsole/legacy_server.h"
 #include "proto/kuml.grpc.pb.h"
 #include "vmm/cpu/host_kvm.h"
 #include "vmm/kvm/kvm.h"
-#include "vmm/machine.h"
 
 namespace kuml::mconsole {
 namespace {

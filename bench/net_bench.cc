@@ -23,13 +23,13 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "devices/net/open_transport.h"
 #include "devices/net/testing/child_process.h"
 #include "devices/net/testing/netns.h"
 #include "devices/net/testing/stack_tap.h"
 #include "devices/virtio/net_test_guest.h"
 #include "devices/virtio/virtio_spec.h"
 #include "frontend/net_switch.h"
+#include "machine/open_net_transport.h"
 
 namespace kuml {
 namespace {

@@ -13,20 +13,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "cli/agent_link.h"
-#include "cli/guest_launcher.h"
-#include "cli/line_channels.h"
-#include "cli/net_devices.h"
 #include "frontend/command_line.h"
 #include "frontend/guest_cmdline.h"
 #include "frontend/help_text.h"
 #include "frontend/support.h"
+#include "machine/agent_link.h"
+#include "machine/line_factory.h"
+#include "machine/machine.h"
+#include "machine/machine_builder.h"
+#include "machine/net_factory.h"
 #include "mconsole/grpc_service.h"
 #include "mconsole/mconsole_host.h"
 #include "vmm/boot_trace.h"
 #include "vmm/cpu/host_kvm.h"
 #include "vmm/kvm/kvm.h"
-#include "vmm/machine.h"
 
 namespace kuml {
 namespace {
@@ -53,11 +53,17 @@ void SignalThread(sigset_t set) {
 
 void Say(const std::string& s) { std::cerr << "kuml: " << s << "\r\n"; }
 
+// kuml's exit statuses (documented in README.md).
+enum ExitStatus {
+  kExitGuestStopped = 0,  // power off, halt, or reboot with noreboot
+  kExitVmmError = 1,      // the VMM could not go on (message on stderr)
+  kExitUsage = 2,         // bad command line
+  kExitGuestPanic = 3,    // the guest kernel panicked
+};
+
 // How long an mconsole command may wait for the guest agent's answer (one
 // that has its port open; without one a command fails at once).
 constexpr absl::Duration kAgentCallLimit = absl::Seconds(10);
-// Empty virtio-mmio slots announced at boot for `config ubd<n>=`.
-constexpr uint32_t kSpareVirtioSlots = 4;
 
 int Main(int argc, char** argv) {
   BootTracePoint("main");
@@ -91,8 +97,8 @@ int Main(int argc, char** argv) {
 
   // Every line's host side, opened once for all boots (ptys announced,
   // telnet ports listening) before anything else can fail.
-  absl::StatusOr<std::unique_ptr<LineChannels>> lines =
-      LineChannels::Open(*spec, [](const std::string& m) { Say(m); });
+  absl::StatusOr<std::unique_ptr<LineFactory>> lines =
+      LineFactory::Open(*spec, [](const std::string& m) { Say(m); });
   if (!lines.ok()) {
     Say(std::string(lines.status().message()));
     return kExitVmmError;
@@ -116,23 +122,16 @@ int Main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::thread(SignalThread, stop_signals).detach();
 
-  absl::StatusOr<MachineConfig> config =
-      BuildMachineConfig(*spec, (*lines)->console0());
-  if (!config.ok()) {
-    Say(std::string(config.status().message()));
-    return kExitVmmError;
-  }
-  config->kernel_args = GuestKernelArgs(*spec);
   // The guest agent's port (mconsole log/proc/stack/cad, hot-plug), made
-  // anew for each boot; see cli/agent_link.h. And a few empty virtio-mmio
-  // slots for `config ubd<n>=`.
+  // anew for each boot; see machine/agent_link.h.
   AgentLink agent(kAgentCallLimit);
   (*lines)->AddServicePort(kAgentPortName, [&agent](EventLoop* loop) {
     return agent.NewBoot(loop);
   });
-  config->spare_virtio_slots = kSpareVirtioSlots;
-  if (auto console_device = (*lines)->ConsoleDevice()) {
-    config->virtio_devices.push_back(*console_device);
+  absl::StatusOr<MachineConfig> config = BuildMachineConfig(*spec, **lines);
+  if (!config.ok()) {
+    Say(std::string(config.status().message()));
+    return kExitVmmError;
   }
   if (PortChannel* port = (*lines)->console0_port()) {
     // As UML's boot does: nothing happens until someone telnets in.
@@ -150,32 +149,7 @@ int Main(int argc, char** argv) {
   mconsole_options.spec = *spec;
   mconsole_options.kernel_path = config->kernel_path;
   mconsole_options.agent = &agent;
-  mconsole_options.open_disk = [&spec](int index, const UbdSpec& ubd) {
-    return OpenDisk(index, ubd, *spec);
-  };
-  mconsole_options.open_net =
-      [](const NetDeviceSpec& spec) -> absl::StatusOr<mconsole::HotPlugDevice> {
-    absl::StatusOr<HotNetDevice> net = OpenHotNetDevice(spec);
-    if (!net.ok()) return net.status();
-    mconsole::HotPlugDevice device;
-    device.factory = std::move(net->factory);
-    device.config = net->config;
-    return device;
-  };
-  LineChannels* line_channels = lines->get();
-  mconsole_options.open_line =
-      [line_channels](
-          LineKind kind, int index,
-          const LineSpec& line) -> absl::StatusOr<mconsole::HotPlugDevice> {
-    absl::StatusOr<VirtioDeviceFactory> factory =
-        line_channels->OpenHotLine(kind, index, line);
-    if (!factory.ok()) return factory.status();
-    mconsole::HotPlugDevice device;
-    device.factory = *std::move(factory);
-    device.config = line.config;
-    device.console_tty = kind == LineKind::kConsole;
-    return device;
-  };
+  mconsole_options.lines = lines->get();
   mconsole_options.grpc_door = [](const std::string& path,
                                   mconsole::CommandCore* core)
       -> absl::StatusOr<std::unique_ptr<mconsole::Door>> {

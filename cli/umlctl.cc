@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
-#include "cow/cow_command.h"
+#include "disk/cow_command.h"
 #include "kumld/fleet_command.h"
 #include "mconsole/command_core.h"
 #include "mconsole/umid_dir.h"
@@ -260,7 +260,7 @@ int List(const std::string& uml_dir, bool json, std::ostream& out) {
   return 0;
 }
 
-// `umlctl cow ...`: the COW tools of cow/ (create = uml_mkcow, merge =
+// `umlctl cow ...`: the COW tools of disk/ (create = uml_mkcow, merge =
 // uml_moo, info).
 int RunCow(const std::vector<std::string>& args, std::ostream& out,
            std::ostream& err) {

@@ -2,7 +2,7 @@
 //
 //   umlctl [--json] [--uml-dir=DIR] <umid|socket> <command> [args...]
 //   umlctl [--json] [--uml-dir=DIR] list
-//   umlctl cow ...                       (COW tools; see cow/)
+//   umlctl cow ...                       (COW tools; see disk/)
 //
 // <command> is any mconsole command, matched by UML's prefix rules exactly as
 // uml_mconsole sends it (`umlctl debian config ubd1=/srv/hot.img`); the

@@ -25,16 +25,6 @@ std::string ChannelSpec::ToString() const {
   return "?";
 }
 
-std::string MacAddress::ToString() const {
-  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1],
-                         bytes[2], bytes[3], bytes[4], bytes[5]);
-}
-
-std::string Ipv4Address::ToString() const {
-  return absl::StrFormat("%d.%d.%d.%d", octets[0], octets[1], octets[2],
-                         octets[3]);
-}
-
 int LineCount(LineKind kind) {
   return kind == LineKind::kConsole ? kMaxConsoles : kMaxSerialLines;
 }

@@ -19,6 +19,8 @@
 #include <variant>
 #include <vector>
 
+#include "util/net_address.h"
+
 namespace kuml {
 
 inline constexpr int kMaxUbdDevices = 16;   // ubd_kern.c MAX_DEV
@@ -88,23 +90,8 @@ struct LineSpec {
 
 // ---------------------------------------------------------------------------
 // Network: eth<n>=<transport>[,<fields>] (one struct per transport; an
-// empty positional field keeps the default shown here).
-
-struct MacAddress {
-  std::array<uint8_t, 6> bytes{};
-  std::string ToString() const;  // "fe:fd:00:00:00:01"
-  friend bool operator==(const MacAddress& a, const MacAddress& b) {
-    return a.bytes == b.bytes;
-  }
-};
-
-struct Ipv4Address {
-  std::array<uint8_t, 4> octets{};
-  std::string ToString() const;  // "192.168.0.254"
-  friend bool operator==(const Ipv4Address& a, const Ipv4Address& b) {
-    return a.octets == b.octets;
-  }
-};
+// empty positional field keeps the default shown here). MacAddress and
+// Ipv4Address: util/net_address.h.
 
 inline constexpr uint16_t kDefaultUmcastPort = 1102;
 inline constexpr char kDefaultDaemonControlSocket[] =

@@ -102,10 +102,7 @@ TEST(MachineSpecTest, LineCount) {
   EXPECT_EQ(LineCount(LineKind::kSerial), 64);
 }
 
-TEST(MachineSpecTest, AddressToString) {
-  EXPECT_EQ((MacAddress{{0xfe, 0xfd, 0, 0x0a, 0xb0, 1}}).ToString(),
-            "fe:fd:00:0a:b0:01");
-  EXPECT_EQ((Ipv4Address{{10, 0, 2, 15}}).ToString(), "10.0.2.15");
+TEST(MachineSpecTest, McastDefaultGroup) {
   EXPECT_EQ(McastTransport{}.group.ToString(), "239.192.168.1");
 }
 

@@ -13,6 +13,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "frontend/parse_util.h"
+#include "util/net_address.h"
+#include "util/status_macros.h"
 
 namespace kuml {
 namespace {
@@ -94,20 +96,6 @@ absl::Status InterfaceField(absl::string_view arg, absl::string_view text,
                                  "' (1..15 characters, no '/', ':' or "
                                  "spaces)"));
 }
-
-#define KUML_ASSIGN_OR_RETURN_IMPL(var, tmp, expr) \
-  auto tmp = (expr);                               \
-  if (!tmp.ok()) return tmp.status();              \
-  var = *std::move(tmp)
-#define KUML_CONCAT_INNER(a, b) a##b
-#define KUML_CONCAT(a, b) KUML_CONCAT_INNER(a, b)
-#define ASSIGN_OR_RETURN(var, expr) \
-  KUML_ASSIGN_OR_RETURN_IMPL(var, KUML_CONCAT(status_or_, __LINE__), expr)
-#define RETURN_IF_ERROR(expr)          \
-  do {                                 \
-    absl::Status status_ = (expr);     \
-    if (!status_.ok()) return status_; \
-  } while (0)
 
 // --- one function per transport --------------------------------------------
 

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "frontend/machine_spec.h"
 
 namespace kuml {
 namespace {
@@ -125,50 +126,6 @@ absl::StatusOr<uint64_t> ParseMemSize(absl::string_view text) {
                      kMinMemBytes >> 20, "M"));
   }
   return bytes;
-}
-
-absl::StatusOr<MacAddress> ParseMacAddress(absl::string_view text) {
-  const std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
-  MacAddress mac;
-  bool ok = parts.size() == mac.bytes.size();
-  for (size_t i = 0; ok && i < parts.size(); ++i) {
-    const absl::string_view part = parts[i];
-    // No "0x" here: each byte is one or two bare hex digits.
-    ok = !part.empty() && part.size() <= 2 && DigitValue(part[0]) < 16 &&
-         (part.size() == 1 || DigitValue(part[1]) < 16);
-    if (ok) {
-      mac.bytes[i] = static_cast<uint8_t>(*ParseWholeNumber(part, 16));
-    }
-  }
-  if (!ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bad ethernet address '", text,
-                     "' (expected xx:xx:xx:xx:xx:xx in hex)"));
-  }
-  if (mac.bytes[0] & 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "multicast ethernet address '", text,
-        "' can't be assigned to a device (the first byte must be even)"));
-  }
-  if (mac == MacAddress{}) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid ethernet address '", text, "' (all zero)"));
-  }
-  return mac;
-}
-
-std::optional<Ipv4Address> ParseIpv4Address(absl::string_view text) {
-  const std::vector<absl::string_view> parts = absl::StrSplit(text, '.');
-  if (parts.size() != 4) return std::nullopt;
-  Ipv4Address address;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    const absl::string_view part = parts[i];
-    if (part.size() > 1 && part[0] == '0') return std::nullopt;
-    const std::optional<uint64_t> octet = ParseWholeNumber(part, 10, 255);
-    if (!octet.has_value()) return std::nullopt;
-    address.octets[i] = static_cast<uint8_t>(*octet);
-  }
-  return address;
 }
 
 bool IsValidInterfaceName(absl::string_view name) {

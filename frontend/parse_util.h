@@ -1,6 +1,7 @@
 // Small text parsers shared by the switch parsers: numbers read the way the
 // kernel's simple_strtoull reads them (but with overflow detected), UML's
-// memparse sizes, MAC and IPv4 addresses. Pure functions, no I/O.
+// memparse sizes, interface names (MAC and IPv4 addresses: util/net_address.h).
+// Pure functions, no I/O.
 #ifndef KUML_FRONTEND_PARSE_UTIL_H_
 #define KUML_FRONTEND_PARSE_UTIL_H_
 
@@ -10,7 +11,6 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "frontend/machine_spec.h"
 
 namespace kuml {
 
@@ -38,14 +38,6 @@ std::optional<uint64_t> ParseWholeNumber(absl::string_view text, int base,
 // garbage, zero, overflow and sizes below kMinMemBytes. Messages do not name
 // the switch; the caller prefixes them.
 absl::StatusOr<uint64_t> ParseMemSize(absl::string_view text);
-
-// "xx:xx:xx:xx:xx:xx", 1 or 2 hex digits per byte (the HOWTO writes
-// fe:fd:0:0:0:1). Refuses multicast (odd first byte) and all-zero addresses,
-// where UML would print an error and pick a random address.
-absl::StatusOr<MacAddress> ParseMacAddress(absl::string_view text);
-
-// Strict dotted quad: four decimal numbers 0..255 without leading zeros.
-std::optional<Ipv4Address> ParseIpv4Address(absl::string_view text);
 
 // A Linux network interface name (dev_valid_name): 1..15 characters, not
 // "." or "..", no '/', ':' or white space.

@@ -11,7 +11,7 @@ namespace {
 
 using Uses = std::vector<std::string>;
 
-// eth<n>= is supported (cli/net_devices.h refuses the obsolete transports
+// eth<n>= is supported (machine/net_factory.h refuses the obsolete transports
 // with its own message), and so is vec<n>:transport=tap.
 void FindVec(const MachineSpec& spec, Uses& uses) {
   for (const auto& [index, vec] : spec.vec) {

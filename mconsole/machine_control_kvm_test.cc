@@ -14,13 +14,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "devices/block/raw_file_backend.h"
 #include "devices/chan/fd_channel.h"
-#include "devices/virtio/block_device.h"
 #include "devices/virtio/console_channel_port.h"
 #include "devices/virtio/console_device.h"
+#include "disk/raw_file_backend.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "machine/disk_factory.h"
 #include "mconsole/command_core.h"
 #include "mconsole/legacy_server.h"
 #include "mconsole/machine_control.h"
@@ -133,11 +133,10 @@ TEST_F(MachineControlKvmTest, SysrqIsABreakAndAKeyOnTheSerialLine) {
 // announced at boot fill and empty (the payload never looks at them, so
 // this is the VMM's side; the guest's is mconsole_guest_test's hot-plug).
 TEST_F(MachineControlKvmTest, SpareSlotsFillAndEmptyWhileTheGuestRuns) {
-  EXPECT_THAT(
-      machine_->kernel_cmdline(),
-      HasSubstr(absl::StrCat("virtio_mmio.device=4K@0x",
-                             absl::Hex(Machine::kVirtioMmioBase + 0x1000), ":",
-                             Machine::kFirstVirtioIrq + 1)));
+  EXPECT_THAT(machine_->kernel_cmdline(),
+              HasSubstr(absl::StrCat("virtio_mmio.device=4K@0x",
+                                     absl::Hex(VirtioMmioSlots::kBase + 0x1000),
+                                     ":", VirtioMmioSlots::kFirstIrq + 1)));
   const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/hot.img");
   FILE* f = std::fopen(path.c_str(), "w");
   ASSERT_NE(f, nullptr);
@@ -150,12 +149,7 @@ TEST_F(MachineControlKvmTest, SpareSlotsFillAndEmptyWhileTheGuestRuns) {
   };
   // A virtio-blk on `backend` into the first free spare slot.
   auto plug = [&](std::shared_ptr<BlockBackend> backend) {
-    return machine_->PlugVirtio(
-        [backend](const VirtioDeviceContext&)
-            -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
-          return std::unique_ptr<VirtioDevice>(new VirtioBlock(backend, "hot"));
-        },
-        backend);
+    return machine_->PlugVirtio(DiskDevice(backend, "hot"));
   };
   std::shared_ptr<BlockBackend> b0 = disk();
   absl::StatusOr<uint32_t> s0 = plug(b0);
@@ -195,12 +189,11 @@ TEST_F(MachineControlKvmTest, SpareSlotsFillAndEmptyWhileTheGuestRuns) {
 TEST_F(MachineControlKvmTest, PlugVirtioFactoryRunsOnTheLoopAndOwnsItsDevice) {
   bool saw_context = false;
   absl::StatusOr<uint32_t> failed = machine_->PlugVirtio(
-      [&](const VirtioDeviceContext& context)
-          -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
+      {[&](const VirtioDeviceContext& context)
+           -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
         saw_context = context.loop != nullptr && context.memory != nullptr;
         return absl::InvalidArgumentError("eth9=bogus: no such transport");
-      },
-      nullptr);
+      }});
   EXPECT_TRUE(absl::IsInvalidArgument(failed.status())) << failed.status();
   EXPECT_TRUE(saw_context);
 
@@ -210,8 +203,8 @@ TEST_F(MachineControlKvmTest, PlugVirtioFactoryRunsOnTheLoopAndOwnsItsDevice) {
   std::shared_ptr<Channel> channel = std::move(*null_line);
   std::weak_ptr<Channel> watch = channel;
   absl::StatusOr<uint32_t> slot = machine_->PlugVirtio(
-      [channel](const VirtioDeviceContext& context)
-          -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
+      {[channel](const VirtioDeviceContext& context)
+           -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
         VirtioConsole::PortConfig port;
         port.name = "ssl1";
         port.handler =
@@ -220,8 +213,7 @@ TEST_F(MachineControlKvmTest, PlugVirtioFactoryRunsOnTheLoopAndOwnsItsDevice) {
         ports.push_back(std::move(port));
         return std::unique_ptr<VirtioDevice>(
             new VirtioConsole(std::move(ports)));
-      },
-      nullptr);
+      }});
   channel.reset();
   ASSERT_TRUE(slot.ok()) << slot.status();
   EXPECT_EQ(*slot, 0u) << "the failed factory took a slot";

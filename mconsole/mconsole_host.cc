@@ -29,9 +29,7 @@ absl::StatusOr<std::unique_ptr<MconsoleHost>> MconsoleHost::Start(
   }
   control.spec = options.spec;
   control.agent = options.agent;
-  control.open_disk = std::move(options.open_disk);
-  control.open_net = std::move(options.open_net);
-  control.open_line = std::move(options.open_line);
+  control.lines = options.lines;
   host->control_ = std::make_unique<MachineControl>(std::move(control));
   host->core_ = std::make_unique<CommandCore>(host->control_.get());
 

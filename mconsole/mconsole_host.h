@@ -15,11 +15,12 @@
 
 #include "absl/status/statusor.h"
 #include "frontend/machine_spec.h"
+#include "machine/line_factory.h"
+#include "machine/machine.h"
 #include "mconsole/command_core.h"
 #include "mconsole/legacy_server.h"
 #include "mconsole/machine_control.h"
 #include "mconsole/umid_dir.h"
-#include "vmm/machine.h"
 
 namespace kuml::mconsole {
 
@@ -37,14 +38,9 @@ struct MconsoleHostOptions {
   MachineSpec spec;
   std::string kernel_path;
   AgentClient* agent = nullptr;  // not owned; may be null
-  // Opens a disk for `config ubd<n>=` (MachineControlOptions::open_disk).
-  std::function<absl::StatusOr<DiskConfig>(int index, const UbdSpec& ubd)>
-      open_disk;
-  // Open network devices and lines for `config eth<n>=`, `config con<n>=`
-  // (MachineControlOptions::open_net / open_line).
-  std::function<absl::StatusOr<HotPlugDevice>(const NetDeviceSpec&)> open_net;
-  std::function<absl::StatusOr<HotPlugDevice>(LineKind, int, const LineSpec&)>
-      open_line;
+  // Opens the lines added at run time (MachineControlOptions::lines); not
+  // owned, may be null.
+  LineFactory* lines = nullptr;
   DoorFactory grpc_door;  // may be empty: no gRPC socket
 };
 

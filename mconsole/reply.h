@@ -21,6 +21,11 @@ namespace kuml::mconsole {
 // call (proto/kuml.proto).
 inline constexpr char kUmlErrKey[] = "uml-err";
 
+// What a command that needs the guest's machine answers while kuml is
+// between two boots of it.
+inline constexpr char kBetweenBoots[] =
+    "The guest is between boots; try again in a moment";
+
 struct Reply {
   int32_t err = 0;
   std::string text;

@@ -1,6 +1,6 @@
 // Interoperability of kuml's COW disks with the real UML, through a kuml
 // guest: a tiny payload (tests/payloads/blk_cow.c) reads, over virtio-blk, a
-// COW file the real UML kernel wrote (cow/testdata) and must see what
+// COW file the real UML kernel wrote (disk/testdata) and must see what
 // uml_moo merges; then it writes through kuml into that COW file, and the
 // real uml_moo must merge the result into exactly the expected image.
 #include <fcntl.h>
@@ -15,8 +15,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "cow/host_file.h"
-#include "devices/block/ubd_open.h"
+#include "disk/host_file.h"
+#include "disk/ubd_open.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/payload_runner.h"
@@ -56,8 +56,8 @@ TEST(CowPayloadTest, GuestReadsAUmlWrittenCowAndWritesOneUmlMooMerges) {
   std::string dir = testing::TempDir();
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   const std::string base = dir + "/base.img", cow = dir + "/uml.cow";
-  Sh("gzip -dc " + Runfile("cow/testdata/base.img.gz") + " > " + base);
-  Sh("gzip -dc " + Runfile("cow/testdata/uml_written.cow.gz") + " > " + cow);
+  Sh("gzip -dc " + Runfile("disk/testdata/base.img.gz") + " > " + base);
+  Sh("gzip -dc " + Runfile("disk/testdata/uml_written.cow.gz") + " > " + cow);
   // The fixture's header names the generator's backing file and mtime: give
   // ours that mtime, and name it on the command line (UML's switch rule).
   {
@@ -83,7 +83,7 @@ TEST(CowPayloadTest, GuestReadsAUmlWrittenCowAndWritesOneUmlMooMerges) {
   EXPECT_THAT(notices, ::testing::ElementsAre("Switching backing file to '" +
                                               base + "'"));
 
-  DiskConfig disk;
+  PayloadDisk disk;
   disk.path = cow;
   disk.backend = *backend;
   auto run = RunPayload("blk_cow", {disk});

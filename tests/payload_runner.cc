@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "devices/chan/fd_channel.h"
+#include "disk/raw_file_backend.h"
+#include "machine/disk_factory.h"
 #include "util/unique_fd.h"
 #include "vmm/cpu/host_kvm.h"
 #include "vmm/kvm/kvm.h"
@@ -21,8 +23,19 @@ std::string PayloadPath(const std::string& name) {
 }
 
 absl::StatusOr<PayloadRun> RunPayload(const std::string& name,
-                                      std::vector<DiskConfig> disks,
+                                      std::vector<PayloadDisk> disks,
                                       uint64_t mem_bytes) {
+  std::vector<PluggableDevice> devices;
+  for (PayloadDisk& disk : disks) {
+    std::shared_ptr<BlockBackend> backend = disk.backend;
+    if (backend == nullptr) {
+      absl::StatusOr<std::unique_ptr<RawFileBackend>> raw =
+          RawFileBackend::Open(disk.path, disk.read_only);
+      if (!raw.ok()) return raw.status();
+      backend = *std::move(raw);
+    }
+    devices.push_back(DiskDevice(std::move(backend), disk.serial));
+  }
   int p[2];
   if (pipe(p) != 0) return absl::InternalError("pipe");
   UniqueFd read_end(p[0]), write_end(p[1]);
@@ -47,7 +60,7 @@ absl::StatusOr<PayloadRun> RunPayload(const std::string& name,
     MachineConfig config;
     config.mem_bytes = mem_bytes;
     config.kernel_path = PayloadPath(name);  // a multiboot flat binary
-    config.disks = std::move(disks);
+    config.devices = std::move(devices);
     config.console = console->get();
     absl::StatusOr<std::unique_ptr<Machine>> machine =
         Machine::Create(*kvm, DetectKvmFlavor(), config);

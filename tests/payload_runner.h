@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "vmm/machine.h"
+#include "disk/block_backend.h"
+#include "machine/machine.h"
 
 namespace kuml {
 
@@ -18,11 +19,20 @@ struct PayloadRun {
   double seconds = 0;  // Machine::Run() wall time
 };
 
+// A virtio disk for a payload: the raw image at `path`, opened by the runner,
+// or `backend` when the test opened one itself (`path` then only names it).
+struct PayloadDisk {
+  std::string path;
+  bool read_only = false;
+  std::string serial;  // virtio-blk GET_ID string (<= 20 bytes)
+  std::shared_ptr<BlockBackend> backend;
+};
+
 // Path of payload `name` ("hello") in the test's runfiles.
 std::string PayloadPath(const std::string& name);
 
 absl::StatusOr<PayloadRun> RunPayload(const std::string& name,
-                                      std::vector<DiskConfig> disks = {},
+                                      std::vector<PayloadDisk> disks = {},
                                       uint64_t mem_bytes = 64ull << 20);
 
 }  // namespace kuml

@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "devices/interrupt_line.h"
 #include "util/unique_fd.h"
+#include "vmm/interrupt_line.h"
 #include "vmm/kvm/kvm.h"
 
 namespace kuml {

@@ -19,8 +19,8 @@
 #include <thread>
 
 #include "absl/status/status.h"
-#include "devices/io_bus.h"
 #include "vmm/guest_memory.h"
+#include "vmm/io_bus.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/machine_stop.h"
 #include "vmm/pause_gate.h"

@@ -74,17 +74,17 @@ absl::Status WaitFor(int fd, short events, absl::string_view what) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<NetTransport>> OpenDaemonTransport(
-    const DaemonTransport& spec) {
-  const std::string name = absl::StrCat("daemon unix:", spec.control_socket);
+    const DaemonOptions& options) {
+  const std::string name = absl::StrCat("daemon unix:", options.control_socket);
   sockaddr_un ctl{};
   ctl.sun_family = AF_UNIX;
-  if (spec.control_socket.size() >= sizeof ctl.sun_path) {
+  if (options.control_socket.size() >= sizeof ctl.sun_path) {
     return absl::InvalidArgumentError(
         absl::StrCat(name, ": control socket path longer than ",
                      sizeof ctl.sun_path - 1, " bytes"));
   }
-  std::memcpy(ctl.sun_path, spec.control_socket.data(),
-              spec.control_socket.size());
+  std::memcpy(ctl.sun_path, options.control_socket.data(),
+              options.control_socket.size());
 
   absl::StatusOr<UniqueFd> control = OpenSocket(AF_UNIX, SOCK_STREAM, name);
   if (!control.ok()) return control.status();

@@ -13,15 +13,19 @@
 #define KUML_DEVICES_NET_DAEMON_TRANSPORT_H_
 
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "devices/net/net_transport.h"
-#include "frontend/machine_spec.h"
 
 namespace kuml {
 
+struct DaemonOptions {
+  std::string control_socket;  // the switch's unix control socket
+};
+
 absl::StatusOr<std::unique_ptr<NetTransport>> OpenDaemonTransport(
-    const DaemonTransport& spec);
+    const DaemonOptions& options);
 
 }  // namespace kuml
 

@@ -14,13 +14,13 @@
 namespace kuml {
 
 absl::StatusOr<std::unique_ptr<NetTransport>> OpenMcastTransport(
-    const McastTransport& spec) {
-  const std::string name = absl::StrCat("mcast ", spec.group.ToString(), ":",
-                                        spec.port, " ttl ", spec.ttl);
+    const McastOptions& options) {
+  const std::string name = absl::StrCat("mcast ", options.group.ToString(), ":",
+                                        options.port, " ttl ", options.ttl);
   absl::StatusOr<UniqueFd> fd = OpenSocket(AF_INET, SOCK_DGRAM, name);
   if (!fd.ok()) return fd.status();
   const int yes = 1;
-  const int ttl = spec.ttl;
+  const int ttl = options.ttl;
   absl::Status s = SetSocketOption(fd->get(), SOL_SOCKET, SO_REUSEADDR, &yes,
                                    sizeof yes, "SO_REUSEADDR");
   if (s.ok()) {
@@ -34,7 +34,7 @@ absl::StatusOr<std::unique_ptr<NetTransport>> OpenMcastTransport(
   if (!s.ok())
     return absl::Status(s.code(), absl::StrCat(name, ": ", s.message()));
 
-  const sockaddr_in group = Ipv4SocketAddress(spec.group, spec.port);
+  const sockaddr_in group = Ipv4SocketAddress(options.group, options.port);
   if (::bind(fd->get(), reinterpret_cast<const sockaddr*>(&group),
              sizeof group) < 0) {
     return ErrnoStatus(absl::StrCat(name, ": bind"));

@@ -12,16 +12,23 @@
 #ifndef KUML_DEVICES_NET_MCAST_TRANSPORT_H_
 #define KUML_DEVICES_NET_MCAST_TRANSPORT_H_
 
+#include <cstdint>
 #include <memory>
 
 #include "absl/status/statusor.h"
 #include "devices/net/net_transport.h"
-#include "frontend/machine_spec.h"
+#include "util/net_address.h"
 
 namespace kuml {
 
+struct McastOptions {
+  Ipv4Address group;
+  uint16_t port = 0;
+  uint8_t ttl = 1;
+};
+
 absl::StatusOr<std::unique_ptr<NetTransport>> OpenMcastTransport(
-    const McastTransport& spec);
+    const McastOptions& options);
 
 }  // namespace kuml
 

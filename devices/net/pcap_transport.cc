@@ -46,12 +46,12 @@ class PcapCapture : public NetTransport {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<NetTransport>> OpenPcapTransport(
-    const PcapTransport& spec) {
+    const PcapOptions& options) {
   const std::string name =
-      absl::StrCat("pcap ", spec.host_interface,
-                   spec.filter.empty() ? "" : " '" + spec.filter + "'");
+      absl::StrCat("pcap ", options.host_interface,
+                   options.filter.empty() ? "" : " '" + options.filter + "'");
   char errors[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* raw = pcap_create(spec.host_interface.c_str(), errors);
+  pcap_t* raw = pcap_create(options.host_interface.c_str(), errors);
   if (raw == nullptr) {
     return absl::UnavailableError(absl::StrCat(name, ": ", errors));
   }
@@ -61,7 +61,7 @@ absl::StatusOr<std::unique_ptr<NetTransport>> OpenPcapTransport(
         absl::StrCat(name, ": ", what, ": ", pcap_geterr(raw)));
   };
   pcap_set_snaplen(raw, static_cast<int>(kMaxFrameBytes));
-  pcap_set_promisc(raw, spec.promisc ? 1 : 0);
+  pcap_set_promisc(raw, options.promisc ? 1 : 0);
   // Hand over each frame at once instead of filling a buffer first.
   pcap_set_immediate_mode(raw, 1);
   const int activated = pcap_activate(raw);
@@ -78,12 +78,12 @@ absl::StatusOr<std::unique_ptr<NetTransport>> OpenPcapTransport(
   }
   if (pcap_datalink(raw) != DLT_EN10MB) {
     return absl::InvalidArgumentError(absl::StrCat(
-        name, ": ", spec.host_interface, " is not an ethernet interface"));
+        name, ": ", options.host_interface, " is not an ethernet interface"));
   }
-  if (!spec.filter.empty()) {
+  if (!options.filter.empty()) {
     bpf_program program;
-    if (pcap_compile(raw, &program, spec.filter.c_str(), spec.optimize ? 1 : 0,
-                     PCAP_NETMASK_UNKNOWN) < 0) {
+    if (pcap_compile(raw, &program, options.filter.c_str(),
+                     options.optimize ? 1 : 0, PCAP_NETMASK_UNKNOWN) < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(name, ": bad filter: ", pcap_geterr(raw)));
     }

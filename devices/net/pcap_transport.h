@@ -8,15 +8,22 @@
 #define KUML_DEVICES_NET_PCAP_TRANSPORT_H_
 
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "devices/net/net_transport.h"
-#include "frontend/machine_spec.h"
 
 namespace kuml {
 
+struct PcapOptions {
+  std::string host_interface;
+  std::string filter;  // a tcpdump expression; empty: every frame
+  bool promisc = true;
+  bool optimize = false;
+};
+
 absl::StatusOr<std::unique_ptr<NetTransport>> OpenPcapTransport(
-    const PcapTransport& spec);
+    const PcapOptions& options);
 
 }  // namespace kuml
 

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "frontend/parse_util.h"
+#include "util/net_address.h"
 
 namespace kuml {
 namespace {

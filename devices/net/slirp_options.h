@@ -28,7 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "frontend/machine_spec.h"
+#include "util/net_address.h"
 
 namespace kuml {
 

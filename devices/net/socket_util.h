@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "frontend/machine_spec.h"
+#include "util/net_address.h"
 #include "util/unique_fd.h"
 
 namespace kuml {

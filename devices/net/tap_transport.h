@@ -24,7 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "devices/net/net_transport.h"
-#include "frontend/machine_spec.h"
+#include "util/net_address.h"
 
 namespace kuml {
 

@@ -13,10 +13,10 @@
 namespace kuml {
 
 absl::StatusOr<std::unique_ptr<NetTransport>> OpenUcastTransport(
-    const UcastTransport& spec) {
+    const UcastOptions& options) {
   const std::string name =
-      absl::StrCat("ucast :", spec.local_port, " -> ", spec.remote.ToString(),
-                   ":", spec.remote_port);
+      absl::StrCat("ucast :", options.local_port, " -> ",
+                   options.remote.ToString(), ":", options.remote_port);
   absl::StatusOr<UniqueFd> fd = OpenSocket(AF_INET, SOCK_DGRAM, name);
   if (!fd.ok()) return fd.status();
   const int yes = 1;
@@ -25,15 +25,16 @@ absl::StatusOr<std::unique_ptr<NetTransport>> OpenUcastTransport(
   if (!s.ok()) {
     return absl::Status(s.code(), absl::StrCat(name, ": ", s.message()));
   }
-  const sockaddr_in local = Ipv4SocketAddress(Ipv4Address{}, spec.local_port);
+  const sockaddr_in local =
+      Ipv4SocketAddress(Ipv4Address{}, options.local_port);
   if (::bind(fd->get(), reinterpret_cast<const sockaddr*>(&local),
              sizeof local) < 0) {
     return ErrnoStatus(
-        absl::StrCat(name, ": bind to listen port ", spec.local_port));
+        absl::StrCat(name, ": bind to listen port ", options.local_port));
   }
   return std::unique_ptr<NetTransport>(new DatagramTransport(
       name, *std::move(fd),
-      AddressBytes(Ipv4SocketAddress(spec.remote, spec.remote_port))));
+      AddressBytes(Ipv4SocketAddress(options.remote, options.remote_port))));
 }
 
 }  // namespace kuml

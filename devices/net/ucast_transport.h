@@ -5,16 +5,23 @@
 #ifndef KUML_DEVICES_NET_UCAST_TRANSPORT_H_
 #define KUML_DEVICES_NET_UCAST_TRANSPORT_H_
 
+#include <cstdint>
 #include <memory>
 
 #include "absl/status/statusor.h"
 #include "devices/net/net_transport.h"
-#include "frontend/machine_spec.h"
+#include "util/net_address.h"
 
 namespace kuml {
 
+struct UcastOptions {
+  Ipv4Address remote;
+  uint16_t local_port = 0;   // where frames are received
+  uint16_t remote_port = 0;  // where frames are sent
+};
+
 absl::StatusOr<std::unique_ptr<NetTransport>> OpenUcastTransport(
-    const UcastTransport& spec);
+    const UcastOptions& options);
 
 }  // namespace kuml
 

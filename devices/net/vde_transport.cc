@@ -66,15 +66,15 @@ class VdeConnection : public NetTransport {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<NetTransport>> OpenVdeTransport(
-    const VdeTransport& spec) {
-  std::string url = spec.switch_path;
+    const VdeOptions& options) {
+  std::string url = options.switch_path;
   std::string descr =
-      spec.description.empty() ? "kuml vde_transport" : spec.description;
-  std::string group = spec.group;
+      options.description.empty() ? "kuml vde_transport" : options.description;
+  std::string group = options.group;
   vde_open_args args{};
-  args.port = static_cast<int>(spec.port);
+  args.port = static_cast<int>(options.port);
   args.group = group.empty() ? nullptr : group.data();
-  args.mode = spec.mode != 0 ? spec.mode : 0700;
+  args.mode = options.mode != 0 ? options.mode : 0700;
   const std::string name =
       absl::StrCat("vde ", url.empty() ? "(default switch)" : url);
   errno = 0;

@@ -5,16 +5,25 @@
 #ifndef KUML_DEVICES_NET_VDE_TRANSPORT_H_
 #define KUML_DEVICES_NET_VDE_TRANSPORT_H_
 
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "devices/net/net_transport.h"
-#include "frontend/machine_spec.h"
 
 namespace kuml {
 
+struct VdeOptions {
+  std::string switch_path;  // empty: libvdeplug's default socket
+  uint32_t port = 0;        // 0: any free port
+  std::string group;
+  uint32_t mode = 0;        // octal permissions of the port; 0: 0700
+  std::string description;  // empty: "kuml vde_transport"
+};
+
 absl::StatusOr<std::unique_ptr<NetTransport>> OpenVdeTransport(
-    const VdeTransport& spec);
+    const VdeOptions& options);
 
 }  // namespace kuml
 

@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "devices/bus_device.h"
 #include "devices/platform/guest_requests.h"
+#include "vmm/bus_device.h"
 
 namespace kuml {
 

@@ -1,10 +1,10 @@
 #include <vector>
 
-#include "devices/io_bus.h"
 #include "devices/platform/panic_notifier.h"
 #include "devices/platform/power_control.h"
 #include "devices/platform/reset_control.h"
 #include "gtest/gtest.h"
+#include "vmm/io_bus.h"
 
 namespace kuml {
 namespace {

@@ -53,9 +53,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
-#include "devices/bus_device.h"
 #include "devices/chan/input_sink.h"
-#include "devices/interrupt_line.h"
+#include "vmm/bus_device.h"
+#include "vmm/interrupt_line.h"
 
 namespace kuml {
 

@@ -31,9 +31,9 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
-#include "devices/block/block_backend.h"
 #include "devices/virtio/descriptor_chain.h"
 #include "devices/virtio/virtio_device.h"
+#include "disk/block_backend.h"
 
 namespace kuml {
 

@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "devices/block/raw_file_backend.h"
 #include "devices/virtio/mmio_transport.h"
 #include "devices/virtio/test_driver.h"
 #include "devices/virtio/virtio_spec.h"
+#include "disk/raw_file_backend.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "util/unique_fd.h"

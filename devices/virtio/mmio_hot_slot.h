@@ -17,8 +17,8 @@
 #define KUML_DEVICES_VIRTIO_MMIO_HOT_SLOT_H_
 
 #include "absl/synchronization/mutex.h"
-#include "devices/bus_device.h"
 #include "devices/virtio/mmio_transport.h"
+#include "vmm/bus_device.h"
 
 namespace kuml {
 

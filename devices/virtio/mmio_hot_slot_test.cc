@@ -10,10 +10,10 @@
 #include <string>
 #include <thread>
 
-#include "devices/block/raw_file_backend.h"
 #include "devices/virtio/block_device.h"
 #include "devices/virtio/test_driver.h"
 #include "devices/virtio/virtio_spec.h"
+#include "disk/raw_file_backend.h"
 #include "gtest/gtest.h"
 #include "vmm/guest_memory.h"
 

@@ -44,11 +44,11 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
-#include "devices/bus_device.h"
-#include "devices/interrupt_line.h"
 #include "devices/virtio/virtio_device.h"
 #include "devices/virtio/virtqueue.h"
+#include "vmm/bus_device.h"
 #include "vmm/guest_memory.h"
+#include "vmm/interrupt_line.h"
 
 namespace kuml {
 

@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "devices/interrupt_line.h"
 #include "devices/net/net_transport.h"
 #include "devices/virtio/mmio_transport.h"
 #include "devices/virtio/net_device.h"
@@ -25,6 +24,7 @@
 #include "util/unique_fd.h"
 #include "vmm/event_loop.h"
 #include "vmm/guest_memory.h"
+#include "vmm/interrupt_line.h"
 
 namespace kuml {
 

@@ -16,10 +16,10 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/optional.h"
-#include "devices/bus_device.h"
-#include "devices/interrupt_line.h"
 #include "devices/virtio/virtio_spec.h"
+#include "vmm/bus_device.h"
 #include "vmm/guest_memory.h"
+#include "vmm/interrupt_line.h"
 
 namespace kuml {
 

@@ -9,10 +9,14 @@
 lib=${TEST_SRCDIR:+$TEST_SRCDIR/kuml/kumld/tests/lib.sh}
 source "${lib:-$(dirname "$0")/lib.sh}" || { echo "FAIL: no lib.sh" >&2; exit 1; }
 
-uml=/usr/bin/linux
+# The real UML through tests/uml/linux (a shim for hosts with a large XSAVE
+# area), from the runfiles.
+uml=${TEST_SRCDIR:+$TEST_SRCDIR/kuml/tests/uml/linux}
+uml=${uml:-$(dirname "$0")/../../tests/uml/linux}
 real_home=$(getent passwd "$(id -u)" | cut -d: -f6)
 rootfs=${KUML_CACHE:-$real_home/.cache/kuml}/guest/root_fs
-[ -x "$uml" ] || fail "$uml missing: apt-get install user-mode-linux"
+[ -x /usr/bin/linux ] || fail "/usr/bin/linux missing: apt-get install user-mode-linux"
+[ -x "$uml" ] || fail "$uml missing"
 [ -s "$rootfs" ] || fail "no root_fs at $rootfs: run ./setup.sh"
 command -v uml_moo >/dev/null || fail "uml_moo missing: apt-get install uml-utilities"
 

@@ -10,8 +10,8 @@ fail() {
 }
 
 runfiles=${TEST_SRCDIR:-.}/kuml
-kumld_bin=${KUMLD_BIN:-$runfiles/kumld/kumld}
-fleet_bin=${FLEET_BIN:-$runfiles/kumld/umlctl-fleet}
+kumld_bin=${KUMLD_BIN:-$runfiles/cli/kumld}
+fleet_bin=${FLEET_BIN:-$runfiles/cli/umlctl-fleet}
 [ -x "$kumld_bin" ] || fail "kumld not found at $kumld_bin"
 [ -x "$fleet_bin" ] || fail "umlctl-fleet not found at $fleet_bin"
 

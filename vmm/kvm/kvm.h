@@ -1,7 +1,7 @@
 // Kvm, Vm, Vcpu: thin RAII owners of the /dev/kvm, VM and vCPU descriptors.
 //
 // Every ioctl is checked and its failure becomes a Status that names the
-// ioctl. Nothing here knows about devices or boot: vmm/machine.* builds the
+// ioctl. Nothing here knows about devices or boot: machine/machine.* builds the
 // machine on top of these.
 #ifndef KUML_VMM_KVM_KVM_H_
 #define KUML_VMM_KVM_KVM_H_

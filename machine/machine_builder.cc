@@ -1,0 +1,55 @@
+#include "machine/machine_builder.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "frontend/guest_cmdline.h"
+#include "machine/disk_factory.h"
+#include "machine/net_factory.h"
+
+namespace kuml {
+namespace {
+
+// Empty virtio-mmio slots announced at boot for mconsole's `config <dev>=`.
+constexpr uint32_t kSpareVirtioSlots = 4;
+
+}  // namespace
+
+std::string DefaultKernelPath() {
+  if (const char* k = std::getenv("KUML_KERNEL"); k != nullptr && *k) return k;
+  std::string cache;
+  if (const char* c = std::getenv("KUML_CACHE"); c != nullptr && *c) {
+    cache = c;
+  } else {
+    const char* home = std::getenv("HOME");
+    cache = absl::StrCat(home != nullptr ? home : "", "/.cache/kuml");
+  }
+  return cache + "/guest/vmlinux";
+}
+
+absl::StatusOr<MachineConfig> BuildMachineConfig(const MachineSpec& spec,
+                                                 const LineFactory& lines) {
+  MachineConfig config;
+  config.mem_bytes = spec.mem_bytes;
+  config.kernel_path =
+      spec.kernel_path.empty() ? DefaultKernelPath() : spec.kernel_path;
+  if (!spec.initrd_path.empty()) config.initrd_path = spec.initrd_path;
+  config.kernel_args = GuestKernelArgs(spec);
+  for (const auto& [index, ubd] : spec.disks) {  // ubd index order
+    absl::StatusOr<PluggableDevice> disk = OpenDiskDevice(index, ubd, spec);
+    if (!disk.ok()) return disk.status();
+    config.devices.push_back(*std::move(disk));
+  }
+  absl::StatusOr<std::vector<PluggableDevice>> nets =
+      OpenBootNetDevices(spec);  // eth<n>=, vec<n>:
+  if (!nets.ok()) return nets.status();
+  for (PluggableDevice& net : *nets) config.devices.push_back(std::move(net));
+  if (std::optional<PluggableDevice> console = lines.ConsoleDevice()) {
+    config.devices.push_back(*std::move(console));
+  }
+  config.console = lines.console0();
+  config.spare_virtio_slots = kSpareVirtioSlots;
+  return config;
+}
+
+}  // namespace kuml
