@@ -6,7 +6,7 @@
 #include "vmm/boot/kernel_loader.h"
 #include "vmm/boot/mptable.h"
 #include "vmm/cpu/cpuid.h"
-#include "vmm/vcpu_setup.h"
+#include "vmm/vcpu/vcpu_setup.h"
 
 namespace kuml {
 namespace {

@@ -44,10 +44,10 @@
 #include "vmm/guest_memory.h"
 #include "vmm/io_bus.h"
 #include "vmm/kvm/kvm.h"
-#include "vmm/kvm_interrupt_lines.h"
-#include "vmm/machine_stop.h"
-#include "vmm/pause_gate.h"
-#include "vmm/vcpu_runner.h"
+#include "vmm/kvm/kvm_interrupt_lines.h"
+#include "vmm/vcpu/machine_stop.h"
+#include "vmm/vcpu/pause_gate.h"
+#include "vmm/vcpu/vcpu_runner.h"
 
 namespace kuml {
 

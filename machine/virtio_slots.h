@@ -33,7 +33,7 @@
 #include "vmm/guest_memory.h"
 #include "vmm/io_bus.h"
 #include "vmm/kvm/kvm.h"
-#include "vmm/kvm_interrupt_lines.h"
+#include "vmm/kvm/kvm_interrupt_lines.h"
 
 namespace kuml {
 

@@ -1,4 +1,4 @@
-#include "vmm/vcpu_runner.h"
+#include "vmm/vcpu/vcpu_runner.h"
 
 #include <signal.h>
 

@@ -9,8 +9,8 @@
 // Kick() makes the vCPU leave KVM_RUN promptly (a signal whose handler sets
 // kvm_run.immediate_exit, so a kick that lands just before KVM_RUN is not
 // lost); the loop then returns if the machine is stopping.
-#ifndef KUML_VMM_VCPU_RUNNER_H_
-#define KUML_VMM_VCPU_RUNNER_H_
+#ifndef KUML_VMM_VCPU_VCPU_RUNNER_H_
+#define KUML_VMM_VCPU_VCPU_RUNNER_H_
 
 #include <pthread.h>
 
@@ -22,8 +22,8 @@
 #include "vmm/guest_memory.h"
 #include "vmm/io_bus.h"
 #include "vmm/kvm/kvm.h"
-#include "vmm/machine_stop.h"
-#include "vmm/pause_gate.h"
+#include "vmm/vcpu/machine_stop.h"
+#include "vmm/vcpu/pause_gate.h"
 
 namespace kuml {
 
@@ -82,4 +82,4 @@ int VcpuKickSignal();
 
 }  // namespace kuml
 
-#endif  // KUML_VMM_VCPU_RUNNER_H_
+#endif  // KUML_VMM_VCPU_VCPU_RUNNER_H_

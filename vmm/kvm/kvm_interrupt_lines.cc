@@ -1,4 +1,4 @@
-#include "vmm/kvm_interrupt_lines.h"
+#include "vmm/kvm/kvm_interrupt_lines.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 // InterruptLine implementations that reach the guest through KVM's in-kernel
 // interrupt controllers.
-#ifndef KUML_VMM_KVM_INTERRUPT_LINES_H_
-#define KUML_VMM_KVM_INTERRUPT_LINES_H_
+#ifndef KUML_VMM_KVM_KVM_INTERRUPT_LINES_H_
+#define KUML_VMM_KVM_KVM_INTERRUPT_LINES_H_
 
 #include <cstdint>
 #include <memory>
@@ -43,4 +43,4 @@ class IrqFdLine : public InterruptLine {
 
 }  // namespace kuml
 
-#endif  // KUML_VMM_KVM_INTERRUPT_LINES_H_
+#endif  // KUML_VMM_KVM_KVM_INTERRUPT_LINES_H_

@@ -1,4 +1,4 @@
-#include "vmm/vcpu_setup.h"
+#include "vmm/vcpu/vcpu_setup.h"
 
 #include <cstring>
 

@@ -1,8 +1,8 @@
 // Puts a freshly created vCPU into the state a kernel expects at its entry:
 // CPUID, MSRs, FPU, local APIC wiring, and (for the boot vCPU) the registers
 // of the boot protocol.
-#ifndef KUML_VMM_VCPU_SETUP_H_
-#define KUML_VMM_VCPU_SETUP_H_
+#ifndef KUML_VMM_VCPU_VCPU_SETUP_H_
+#define KUML_VMM_VCPU_VCPU_SETUP_H_
 
 #include <linux/kvm.h>
 
@@ -33,4 +33,4 @@ void BootStateToKvm(const BootCpuState& state, kvm_regs* regs,
 
 }  // namespace kuml
 
-#endif  // KUML_VMM_VCPU_SETUP_H_
+#endif  // KUML_VMM_VCPU_VCPU_SETUP_H_

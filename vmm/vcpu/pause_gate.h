@@ -5,8 +5,8 @@
 // until the gate opens or the machine stops. The guest executes nothing
 // while every vCPU is parked: its clocks still run (kvmclock follows the
 // host), as UML's do after `go`.
-#ifndef KUML_VMM_PAUSE_GATE_H_
-#define KUML_VMM_PAUSE_GATE_H_
+#ifndef KUML_VMM_VCPU_PAUSE_GATE_H_
+#define KUML_VMM_VCPU_PAUSE_GATE_H_
 
 #include <atomic>
 #include <cstddef>
@@ -79,4 +79,4 @@ class PauseGate {
 
 }  // namespace kuml
 
-#endif  // KUML_VMM_PAUSE_GATE_H_
+#endif  // KUML_VMM_VCPU_PAUSE_GATE_H_

@@ -1,6 +1,6 @@
 // Why a machine stopped running, and how its parts ask it to stop.
-#ifndef KUML_VMM_MACHINE_STOP_H_
-#define KUML_VMM_MACHINE_STOP_H_
+#ifndef KUML_VMM_VCPU_MACHINE_STOP_H_
+#define KUML_VMM_VCPU_MACHINE_STOP_H_
 
 #include <string>
 
@@ -33,4 +33,4 @@ class StopControl {
 
 }  // namespace kuml
 
-#endif  // KUML_VMM_MACHINE_STOP_H_
+#endif  // KUML_VMM_VCPU_MACHINE_STOP_H_
