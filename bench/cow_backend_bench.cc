@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
 #include "benchmark/benchmark.h"
 #include "disk/cow_create.h"
 #include "disk/cow_disk.h"
@@ -23,6 +25,9 @@
 #include "disk/host_file.h"
 #include "disk/raw_file_backend.h"
 #include "util/unique_fd.h"
+
+ABSL_FLAG(std::string, dir, "/tmp", "where the benchmark's disk images go");
+ABSL_FLAG(uint64_t, mib, 64, "the size of each disk image, in MiB");
 
 namespace kuml {
 namespace {
@@ -161,17 +166,12 @@ const Backend kBackends[] = {
 }  // namespace kuml
 
 int main(int argc, char** argv) {
-  std::vector<char*> rest;
-  for (int i = 0; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--dir=", 0) == 0) {
-      kuml::g_dir = a.substr(6);
-    } else if (a.rfind("--mib=", 0) == 0) {
-      kuml::g_bytes = std::stoull(a.substr(6)) << 20;
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
+  // Google Benchmark takes its --benchmark_* flags out of argv first; the
+  // rest are ours.
+  benchmark::Initialize(&argc, argv);
+  absl::ParseCommandLine(argc, argv);
+  kuml::g_dir = absl::GetFlag(FLAGS_dir);
+  kuml::g_bytes = absl::GetFlag(FLAGS_mib) << 20;
   for (const char* op : {"seq_read", "rand_read", "seq_write", "rand_write"}) {
     const bool write = std::strstr(op, "write") != nullptr;
     const bool random = std::strncmp(op, "rand", 4) == 0;
@@ -183,8 +183,6 @@ int main(int argc, char** argv) {
           });
     }
   }
-  int n = static_cast<int>(rest.size());
-  benchmark::Initialize(&n, rest.data());
   benchmark::RunSpecifiedBenchmarks();
   return 0;
 }

@@ -24,6 +24,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "machine/machine.h"
 #include "mconsole/fake_guest_control.h"
 #include "mconsole/grpc_service.h"
@@ -31,6 +34,19 @@
 #include "proto/kuml.grpc.pb.h"
 #include "vmm/cpu/host_kvm.h"
 #include "vmm/kvm/kvm.h"
+
+ABSL_FLAG(std::string, mode, "doors",
+          "doors: both doors of one process over a fake guest; socket: the "
+          "legacy socket --target of a running kuml or UML; stop: stop/go "
+          "of a Machine running payload --target");
+ABSL_FLAG(std::string, target, "", "the socket (socket) or payload (stop)");
+ABSL_FLAG(int, count, 0,
+          "round trips (default 2000; stop/go pairs for stop: 200)");
+
+constexpr char kUsage[] =
+    "usage: mconsole_bench [--mode=doors] [--count=N] | --mode=socket "
+    "--target=<mconsole socket> [--count=N] | --mode=stop "
+    "--target=<payload> [--count=N]";
 
 namespace kuml::mconsole {
 namespace {
@@ -181,18 +197,20 @@ int Stop(const std::string& payload, int n) {
 }  // namespace kuml::mconsole
 
 int main(int argc, char** argv) {
-  std::string mode = argc > 1 ? argv[1] : "doors";
+  absl::SetProgramUsageMessage(kUsage);
+  absl::ParseCommandLine(argc, argv);
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  const std::string target = absl::GetFlag(FLAGS_target);
+  const int count = absl::GetFlag(FLAGS_count);
   if (mode == "doors") {
-    return kuml::mconsole::Doors(argc > 2 ? std::atoi(argv[2]) : 2000);
+    return kuml::mconsole::Doors(count > 0 ? count : 2000);
   }
-  if (mode == "socket" && argc > 2) {
-    return kuml::mconsole::Socket(argv[2],
-                                  argc > 3 ? std::atoi(argv[3]) : 2000);
+  if (mode == "socket" && !target.empty()) {
+    return kuml::mconsole::Socket(target, count > 0 ? count : 2000);
   }
-  if (mode == "stop" && argc > 2) {
-    return kuml::mconsole::Stop(argv[2], argc > 3 ? std::atoi(argv[3]) : 200);
+  if (mode == "stop" && !target.empty()) {
+    return kuml::mconsole::Stop(target, count > 0 ? count : 200);
   }
-  std::fprintf(stderr,
-               "usage: mconsole_bench doors [N] | stop <payload> [N]\n");
+  std::fprintf(stderr, "%s\n", kUsage);
   return 2;
 }

@@ -20,14 +20,14 @@ wait_socket() {
 }
 
 if [ "${5:-}" = --in-kvm ]; then
-  "$bench" stop "$payloads/counter.bin" 200
+  "$bench" --mode=stop --target="$payloads/counter.bin" --count=200
   d=$(mktemp -d /tmp/mcb-XXXXXX)
   truncate -s 1M "$d/disk.img"
   "$kuml" uml_dir="$d" umid=b kernel="$payloads/idle.bin" ubd0="$d/disk.img" \
     mem=16M </dev/null >"$d/log" 2>&1 &
   pid=$!
   if wait_socket "$d/b/mconsole"; then
-    echo -n "kuml process:    " && "$bench" socket "$d/b/mconsole" "$n"
+    echo -n "kuml process:    " && "$bench" --mode=socket --target="$d/b/mconsole" --count="$n"
   else
     echo "kuml process: no mconsole socket: $(tail -n 3 "$d/log")"
   fi
@@ -38,7 +38,7 @@ if [ "${5:-}" = --in-kvm ]; then
 fi
 
 echo "-- doors (in-process, natively)"
-"$bench" doors "$n"
+"$bench" --mode=doors --count="$n"
 echo "-- a running guest (which KVM: the kvmhost line says)"
 "$here/../tests/kvmhost/with-kvm.sh" "$here/mconsole_bench.sh" "$@" --in-kvm 2>&1 |
   grep -v '^kvmhost: command exited'
@@ -49,7 +49,7 @@ if command -v linux >/dev/null; then
   pid=$!
   if wait_socket "$d/u/mconsole"; then
     sleep 5  # let the boot settle: the mconsole answers from the kernel
-    echo -n "real UML (host): " && "$bench" socket "$d/u/mconsole" "$n"
+    echo -n "real UML (host): " && "$bench" --mode=socket --target="$d/u/mconsole" --count="$n"
     uml_mconsole "$d/u/mconsole" halt >/dev/null 2>&1
   else
     echo "real UML: no mconsole socket: $(tail -n 3 "$d/log")"

@@ -22,6 +22,9 @@
 #include <string>
 #include <thread>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "devices/net/testing/child_process.h"
 #include "devices/net/testing/netns.h"
@@ -30,6 +33,8 @@
 #include "devices/virtio/virtio_spec.h"
 #include "frontend/net_switch.h"
 #include "machine/open_net_transport.h"
+
+ABSL_FLAG(int, count, 200000, "frames per transport");
 
 namespace kuml {
 namespace {
@@ -219,8 +224,8 @@ void TapTcp(EventLoop* loop) {
   }
 }
 
-int Main(int argc, char** argv) {
-  const int count = argc > 1 ? std::atoi(argv[1]) : 200000;
+int Main() {
+  const int count = absl::GetFlag(FLAGS_count);
   auto loop = EventLoop::Create();
   std::thread loop_thread([&] { (*loop)->Run(); });
   auto wire = TestNetns::Create();
@@ -263,4 +268,10 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace kuml
 
-int main(int argc, char** argv) { return kuml::Main(argc, argv); }
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "virtio-net and each transport driven host-side (needs root): "
+      "net_bench [--count=N]");
+  absl::ParseCommandLine(argc, argv);
+  return kuml::Main();
+}
