@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "disk/testing/cow_test_files.h"
@@ -163,6 +165,63 @@ TEST_F(CowCommandTest, MergeRefusesBadInputAndChangesNothing) {
     // No temporary file was left either.
     EXPECT_EQ(Run({"info", dir_ + "/out.img"}), 1);
   }
+}
+
+// A COW header is outside input: whatever its fields say, the tools answer
+// with an error (or stream what they read) instead of allocating what the
+// header asks for. Before: sector size 1 and a 2^46-byte disk on an 8 KiB
+// sparse file killed `cow info` with std::bad_alloc (exit 134).
+TEST_F(CowCommandTest, HostileHeadersAreErrorsNotAllocations) {
+  ASSERT_EQ(Run({"create", cow_, base_}), 0) << err_.str();
+  auto patch = [&](uint64_t size, uint32_t sector, uint64_t file_bytes) {
+    std::string cow = ReadFileBytes(cow_).substr(0, 8192);
+    for (int i = 0; i < 8; ++i) cow[12 + i] = (size >> (56 - 8 * i)) & 0xff;
+    for (int i = 0; i < 4; ++i) cow[20 + i] = (sector >> (24 - 8 * i)) & 0xff;
+    WriteFileBytes(cow_, cow);
+    ASSERT_EQ(::truncate(cow_.c_str(), file_bytes), 0);
+  };
+  patch(uint64_t{1} << 46, 1, 8192);
+  std::vector<FileSnapshot> before = All();
+  EXPECT_EQ(Run({"info", cow_}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("sector size 1 is not a power of two "
+                                    "from 512"));
+  EXPECT_EQ(Run({"merge", cow_, dir_ + "/out.img"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("sector size 1"));
+  EXPECT_EQ(All(), before);
+
+  // A 2^43-byte disk (a 2 GiB bitmap) over a sparse file as long as that:
+  // info counts the bitmap a chunk at a time; opening it as a disk is
+  // refused, by the size check against the real backing file and, with a
+  // backing file that really is that large (sparse), by the bitmap cap.
+  // (The file is too big to snapshot whole: its header, size and mtime are.)
+  const uint64_t huge = uint64_t{1} << 43;
+  patch(huge, 512, 4096 + (huge / 512 / 8) + 4096);
+  auto cow_state = [&] {
+    struct stat st;
+    EXPECT_EQ(::stat(cow_.c_str(), &st), 0);
+    std::string header(8192, '\0');
+    FILE* f = std::fopen(cow_.c_str(), "r");
+    EXPECT_NE(f, nullptr);
+    EXPECT_EQ(std::fread(header.data(), 1, header.size(), f), header.size());
+    std::fclose(f);
+    return std::make_tuple(header, st.st_size, st.st_mtim.tv_sec,
+                           st.st_mtim.tv_nsec, Snapshot(base_),
+                           Snapshot(dir_ + "/out.img"));
+  };
+  const auto huge_before = cow_state();
+  EXPECT_EQ(Run({"info", cow_}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("in the COW file: 0 of 17179869184"));
+  EXPECT_EQ(Run({"merge", cow_, dir_ + "/out.img"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("Size mismatch"));
+  EXPECT_EQ(Run({"merge", "-b", base_, cow_, dir_ + "/out.img"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("is 51200 bytes"));
+  const std::string sparse = dir_ + "/huge.img";
+  WriteFileBytes(sparse, "");
+  ASSERT_EQ(::truncate(sparse.c_str(), huge), 0);
+  EXPECT_EQ(Run({"merge", "-b", sparse, cow_, dir_ + "/out.img"}), 1);
+  EXPECT_THAT(err_.str(), HasSubstr("kuml opens COW disks of up to "
+                                    "4398046511104 bytes"));
+  EXPECT_EQ(cow_state(), huge_before);
 }
 
 TEST_F(CowCommandTest, MergeOutputRules) {

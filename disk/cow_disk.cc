@@ -18,6 +18,8 @@ namespace kuml {
 namespace {
 
 constexpr uint64_t kSector = kCowSectorBytes;
+// The largest bitmap a CowDisk holds: 1 GiB, a 4 TiB disk.
+constexpr uint64_t kMaxBitmapBytes = uint64_t{1} << 30;
 
 }  // namespace
 
@@ -45,6 +47,15 @@ absl::StatusOr<std::unique_ptr<CowDisk>> CowDisk::Open(
         "describes (a %u-byte backing file needs the bitmap to end at byte "
         "%u)",
         cow_path, st.st_size, header.size, bitmap_end));
+  }
+  // The whole bitmap lives in memory: refuse what no real disk needs (the
+  // header alone decides its size) instead of failing to allocate it.
+  if (header.bitmap_bytes > kMaxBitmapBytes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "COW file %s: a %u-byte backing file needs a %u-byte bitmap; kuml "
+        "opens COW disks of up to %u bytes",
+        cow_path, header.size, header.bitmap_bytes,
+        kMaxBitmapBytes * 8 * kSector));
   }
   std::vector<uint8_t> bitmap(header.bitmap_bytes);
   absl::StatusOr<size_t> n =

@@ -44,6 +44,9 @@ constexpr size_t kV3Path = 32;
 constexpr uint64_t kMaxBackingBytes = 1ull << 60;
 constexpr uint32_t kMaxAlignment = 1u << 30;
 constexpr uint32_t kMaxSectorBytes = 1u << 20;
+// UML and uml_mkcow write 512; smaller sectors only blow the bitmap up (a
+// 1-byte sector makes it an eighth of the disk).
+constexpr uint32_t kMinSectorBytes = 512;
 
 uint32_t Be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
@@ -104,9 +107,11 @@ absl::Status ComputeCowLayout(CowHeader& h) {
   if (h.size > kMaxBackingBytes) {
     return Bad(absl::StrFormat("backing file size %u is too large", h.size));
   }
-  if (!IsPowerOfTwo(h.sector_size) || h.sector_size > kMaxSectorBytes) {
-    return Bad(absl::StrFormat("sector size %u is not a power of two up to %u",
-                               h.sector_size, kMaxSectorBytes));
+  if (!IsPowerOfTwo(h.sector_size) || h.sector_size < kMinSectorBytes ||
+      h.sector_size > kMaxSectorBytes) {
+    return Bad(
+        absl::StrFormat("sector size %u is not a power of two from %u to %u",
+                        h.sector_size, kMinSectorBytes, kMaxSectorBytes));
   }
   if (!IsPowerOfTwo(h.alignment) || h.alignment > kMaxAlignment) {
     return Bad(absl::StrFormat("alignment %u is not a power of two up to %u",

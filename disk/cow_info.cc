@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -66,12 +67,23 @@ absl::StatusOr<CowInfo> InspectCow(const std::string& path) {
         "COW file %s is %u bytes, too short for its %u-byte bitmap at %u", path,
         info.file_bytes, h.bitmap_bytes, h.bitmap_offset));
   }
-  std::vector<uint8_t> bitmap(h.bitmap_bytes);
-  absl::StatusOr<size_t> n =
-      ReadAtMost(fd.get(), h.bitmap_offset, absl::MakeSpan(bitmap),
-                 absl::StrCat("read ", path));
-  if (!n.ok()) return n.status();
-  info.sectors_in_cow = CountCowBits(bitmap, h.sectors_with_bits());
+  // Counted a chunk at a time: the header alone decides the bitmap's size,
+  // and a hostile or broken one (over a sparse file) can make it terabytes.
+  constexpr uint64_t kChunkBytes = 1 << 20;
+  std::vector<uint8_t> chunk(std::min(kChunkBytes, h.bitmap_bytes));
+  uint64_t bits_left = h.sectors_with_bits();
+  for (uint64_t done = 0; done < h.bitmap_bytes && bits_left > 0;
+       done += chunk.size()) {
+    auto piece = absl::MakeSpan(chunk).first(
+        std::min<uint64_t>(chunk.size(), h.bitmap_bytes - done));
+    absl::StatusOr<size_t> n = ReadAtMost(fd.get(), h.bitmap_offset + done,
+                                          piece, absl::StrCat("read ", path));
+    if (!n.ok()) return n.status();
+    std::fill(piece.begin() + *n, piece.end(), 0);  // shrank meanwhile
+    const uint64_t bits = std::min<uint64_t>(bits_left, piece.size() * 8);
+    info.sectors_in_cow += CountCowBits(piece, bits);
+    bits_left -= bits;
+  }
   info.backing_check = CheckBacking(h);
   return info;
 }

@@ -121,6 +121,13 @@ absl::StatusOr<std::unique_ptr<CowDisk>> OpenCowDisk(
       return absl::Status(
           s.code(), absl::StrCat("COW file \"", cow_path, "\": ", s.message()));
     }
+  } else if (actual->size != header.size) {
+    // A backing file given in place of the header's may have another mtime
+    // (a copy), never another size: the bitmap is sized by the header.
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "COW file \"%s\": its header is for a %u-byte backing file, \"%s\" "
+        "is %u bytes",
+        cow_path, header.size, backing, actual->size));
   }
   if (options.lock_backing) {
     absl::Status s = LockWholeFile(backing_fd.get(), false, backing);

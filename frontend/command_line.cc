@@ -160,6 +160,10 @@ absl::Status Parser::Umid(absl::string_view arg, absl::string_view value) {
   if (value == "." || value == "..") {
     return Error(arg, "umid can't be '.' or '..'");
   }
+  if (value == kReservedUmid) {
+    return Error(arg, absl::StrCat("umid '", kReservedUmid,
+                                   "' is reserved (kumld's state directory)"));
+  }
   for (char c : value) {
     if (c == '/' || !absl::ascii_isgraph(c)) {
       return Error(arg, "umid can't contain '/', spaces or control characters");

@@ -151,6 +151,7 @@ TEST(ParseCommandLineTest, Umid) {
               "longer than 63 characters");
   ExpectError({"umid="}, "umid=", "empty");
   ExpectError({"umid=a/b"}, "umid=a/b", "can't contain '/'");
+  ExpectError({"umid=kumld.d"}, "umid=kumld.d", "reserved");
   ExpectError({"umid=a b"}, "umid=a b", "can't contain");
   ExpectError({"umid=a\nb"}, "umid=a\nb", "can't contain");
   ExpectError({"umid=."}, "umid=.", "can't be '.' or '..'");

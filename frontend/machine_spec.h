@@ -30,6 +30,9 @@ inline constexpr int kMaxSerialLines = 64;  // ssl.c NR_PORTS
 // names stay short and no index can overflow anything downstream.
 inline constexpr int kMaxNetDevices = 256;
 inline constexpr size_t kMaxUmidLength = 63;  // umid.c UMID_LEN - 1
+// kumld's state directory under uml_dir: never a guest's umid (a guest by
+// that name would remove kumld's lock and records when it ends).
+inline constexpr char kReservedUmid[] = "kumld.d";
 inline constexpr uint64_t kDefaultMemBytes = uint64_t{64} << 20;
 // UML itself accepts less, but no kernel we boot gets to init below this.
 inline constexpr uint64_t kMinMemBytes = uint64_t{16} << 20;

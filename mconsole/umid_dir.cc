@@ -21,17 +21,46 @@
 namespace kuml::mconsole {
 namespace {
 
+// Why `dir` is not a umid directory this process may take over or remove:
+// empty when it is a real directory (not a symlink) owned by our uid. In a
+// shared uml_dir anyone can plant a name; following a planted symlink would
+// empty its target.
+std::string NotOurs(int dir_fd) {
+  struct stat st;
+  if (::fstat(dir_fd, &st) != 0) return "cannot be inspected";
+  if (!S_ISDIR(st.st_mode)) return "is not a directory";
+  if (st.st_uid != ::geteuid()) {
+    return absl::StrCat("belongs to uid ", st.st_uid, ", not ", ::geteuid());
+  }
+  return "";
+}
+
+// Opens `dir` itself, never what a symlink there points to.
+UniqueFd OpenDirNoFollow(const std::string& dir) {
+  return UniqueFd(
+      ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
 // Removes the files in `dir` (UML's umid dir holds no subdirectories),
-// then the directory.
+// then the directory -- only when it is a directory of ours; the files are
+// unlinked relative to the opened directory, so a rename or symlink swapped
+// in meanwhile changes nothing outside it.
 void RemoveDirAndFiles(const std::string& dir) {
-  if (DIR* d = ::opendir(dir.c_str()); d != nullptr) {
+  UniqueFd fd = OpenDirNoFollow(dir);
+  if (!fd.valid() || !NotOurs(fd.get()).empty()) return;
+  UniqueFd listing(::dup(fd.get()));
+  if (DIR* d = listing.valid() ? ::fdopendir(listing.get()) : nullptr;
+      d != nullptr) {
+    (void)listing.Release();  // the DIR owns it now
     std::vector<std::string> names;
     while (dirent* e = ::readdir(d)) {
       std::string name = e->d_name;
       if (name != "." && name != "..") names.push_back(name);
     }
     ::closedir(d);
-    for (const std::string& name : names) ::unlink((dir + "/" + name).c_str());
+    for (const std::string& name : names) {
+      ::unlinkat(fd.get(), name.c_str(), 0);
+    }
   }
   ::rmdir(dir.c_str());
 }
@@ -102,8 +131,15 @@ absl::StatusOr<std::unique_ptr<UmidDir>> UmidDir::Create(
     std::string path = base + "/" + umid;
     bool made = ::mkdir(path.c_str(), 0777) == 0;
     if (!made && errno == EEXIST) {
-      pid_t owner = LivePid(path);
-      if (owner == 0) {
+      UniqueFd existing = OpenDirNoFollow(path);
+      const std::string why = existing.valid()
+                                  ? NotOurs(existing.get())
+                                  : "is not a directory (a symlink?)";
+      pid_t owner = why.empty() ? LivePid(path) : 0;
+      if (!why.empty()) {
+        warning = absl::StrCat("umid \"", umid, "\": ", path, " ", why,
+                               "; not taking it over");
+      } else if (owner == 0) {
         // A dead guest's leftovers: take the umid over (UML does).
         RemoveDirAndFiles(path);
         made = ::mkdir(path.c_str(), 0777) == 0;

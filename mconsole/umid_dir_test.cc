@@ -84,6 +84,59 @@ TEST(UmidDirTest, LiveOwnerMeansRandomUmidAndWarning) {
   EXPECT_TRUE(Exists(base + "/busy/pid"));  // the owner's dir is untouched
 }
 
+// A shared uml_dir: another user plants <umid> as a symlink to the victim's
+// files. Before: opendir() followed it and every file in the target was
+// unlinked.
+TEST(UmidDirTest, PlantedSymlinkIsNeitherFollowedNorEmptied) {
+  std::string base = TempDir();
+  const std::string victim = base + "/victim_docs";
+  ASSERT_EQ(mkdir(victim.c_str(), 0777), 0);
+  std::ofstream(victim + "/thesis.txt") << "years of work";
+  ASSERT_EQ(symlink(victim.c_str(), (base + "/web1").c_str()), 0);
+  {
+    auto dir = UmidDir::Create(base, "web1");
+    ASSERT_TRUE(dir.ok()) << dir.status();
+    EXPECT_NE((*dir)->umid(), "web1");
+    EXPECT_NE((*dir)->warning().find("not taking it over"), std::string::npos)
+        << (*dir)->warning();
+  }
+  EXPECT_EQ(Slurp(victim + "/thesis.txt"), "years of work");
+}
+
+TEST(UmidDirTest, AnotherUsersDirectoryIsNotTakenOver) {
+  ASSERT_EQ(geteuid(), 0u) << "needs root to make a directory of another uid";
+  std::string base = TempDir();
+  const std::string theirs = base + "/web2";
+  ASSERT_EQ(mkdir(theirs.c_str(), 0777), 0);
+  std::ofstream(theirs + "/data") << "theirs";
+  ASSERT_EQ(chown(theirs.c_str(), 4242, 4242), 0);
+  {
+    auto dir = UmidDir::Create(base, "web2");
+    ASSERT_TRUE(dir.ok()) << dir.status();
+    EXPECT_NE((*dir)->umid(), "web2");
+    EXPECT_NE((*dir)->warning().find("belongs to uid 4242"), std::string::npos)
+        << (*dir)->warning();
+  }
+  EXPECT_EQ(Slurp(theirs + "/data"), "theirs");
+}
+
+// The guest's own directory swapped for a symlink while it runs: removing
+// it at the end touches nothing outside.
+TEST(UmidDirTest, SwappedDirectoryIsNotFollowedAtTheEnd) {
+  std::string base = TempDir();
+  const std::string victim = base + "/victim";
+  ASSERT_EQ(mkdir(victim.c_str(), 0777), 0);
+  std::ofstream(victim + "/keep") << "keep";
+  {
+    auto dir = UmidDir::Create(base, "swapped");
+    ASSERT_TRUE(dir.ok()) << dir.status();
+    const std::string path = (*dir)->path();
+    ASSERT_EQ(rename(path.c_str(), (base + "/moved").c_str()), 0);
+    ASSERT_EQ(symlink(victim.c_str(), path.c_str()), 0);
+  }
+  EXPECT_EQ(Slurp(victim + "/keep"), "keep");
+}
+
 TEST(UmidDirTest, UnwritableBaseIsAnError) {
   auto dir = UmidDir::Create("/proc/no/such/dir", "x");
   EXPECT_FALSE(dir.ok());
