@@ -107,17 +107,20 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(
 void Fleet::Adopt(const host::GuestRecord& r, std::vector<std::string>* msgs) {
   GuestSpec spec = SpecFromRecord(r);
   absl::Time now = absl::Now();
-  // The VMM's own word first (<uml_dir>/<umid>/pid, written by UML and by
-  // kuml with umid=), then our record, trusted only when the process with
-  // that pid is the one we launched (same start time).
-  pid_t pid = LivePidFromFile(UmidDirOf(spec, options_.paths.uml_dir) + "/pid");
-  if (pid > 0 && pid != r.pid() && r.pid() > 0 &&
-      ProcStartTicks(r.pid()) == r.start_ticks()) {
-    pid = r.pid();  // a pid file from someone else: keep ours
-  }
-  if (pid == 0 && r.pid() > 0 && r.start_ticks() != 0 &&
+  // Our record first, trusted only when the process with that pid is the
+  // one we launched (same start time); else the VMM's own word
+  // (<uml_dir>/<umid>/pid, written by UML and by kuml with umid=), trusted
+  // only when that process shows it is this guest's VMM: a stale or planted
+  // pid file must not make kumld adopt, and later kill, another process
+  // group.
+  pid_t pid = 0;
+  if (r.pid() > 1 && r.start_ticks() != 0 &&
       ProcStartTicks(r.pid()) == r.start_ticks()) {
     pid = r.pid();
+  } else {
+    pid_t from_file =
+        LivePidFromFile(UmidDirOf(spec, options_.paths.uml_dir) + "/pid");
+    if (IsVmmOf(from_file, spec.umid)) pid = from_file;
   }
   UniqueFd fd(pid > 0 ? PidfdOpen(pid) : -1);
   if (pid > 0 && fd) {

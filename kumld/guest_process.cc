@@ -182,7 +182,7 @@ absl::StatusOr<pid_t> HostProcesses::Launch(const GuestSpec& spec) {
 }
 
 void HostProcesses::Signal(pid_t pid, int signal) {
-  if (pid <= 0) return;
+  if (pid <= 1) return;  // never init, never kill(-1) or kill(0)
   // SIGKILL takes the whole process group (the real UML has helper
   // processes); other signals go to the VMM alone, which handles them.
   kill(signal == SIGKILL ? -pid : pid, signal);

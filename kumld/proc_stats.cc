@@ -1,6 +1,7 @@
 #include "kumld/proc_stats.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <fstream>
@@ -61,8 +62,19 @@ pid_t LivePidFromFile(const std::string& path) {
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &pid) || pid <= 0) {
     return 0;
   }
-  if (kill(pid, 0) != 0 && errno == ESRCH) return 0;
+  if (kill(pid, 0) != 0) return 0;  // gone, or not ours (EPERM)
   return pid;
+}
+
+bool IsVmmOf(pid_t pid, const std::string& umid) {
+  if (pid <= 1 || getsid(pid) != pid) return false;
+  std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"), std::ios::binary);
+  const std::string wanted = "umid=" + umid;
+  std::string arg;
+  while (std::getline(in, arg, '\0')) {
+    if (arg == wanted) return true;
+  }
+  return false;
 }
 
 }  // namespace kuml::kumld

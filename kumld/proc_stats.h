@@ -25,9 +25,18 @@ struct ProcMemory {
 };
 ProcMemory ReadProcMemory(pid_t pid);
 
-// The pid in a UML-style pid file ("<pid>\n") when that process lives; 0
-// otherwise.
+// The pid in a UML-style pid file ("<pid>\n") when that process lives and
+// this user may signal it; 0 otherwise (a process of another user is not a
+// VMM kumld started).
 pid_t LivePidFromFile(const std::string& path);
+
+// Whether `pid` looks like the VMM kumld launched for guest `umid`: not init
+// (pid > 1), the leader of its own session (kumld starts every VMM with
+// setsid()), with the argument "umid=<umid>" on its command line (kumld
+// passes it to every VMM). What a pid from a pid file must show before
+// kumld adopts -- and may later kill -- its process group: the file may be
+// stale (a reused pid) or planted in a shared uml_dir.
+bool IsVmmOf(pid_t pid, const std::string& umid);
 
 }  // namespace kuml::kumld
 

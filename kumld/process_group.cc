@@ -28,6 +28,7 @@ bool LiveMember(pid_t pid, pid_t pgid) {
 }  // namespace
 
 bool ProcessGroupGone(pid_t pgid) {
+  if (pgid <= 1) return false;  // no VMM's group; see KillProcessGroup
   // The quick answer first: no member at all, zombies included.
   if (kill(-pgid, 0) != 0 && errno == ESRCH) return true;
   DIR* proc = opendir("/proc");
@@ -55,6 +56,9 @@ bool WaitProcessGroupGone(pid_t pgid, absl::Duration limit) {
 }
 
 bool KillProcessGroup(pid_t pgid, absl::Duration limit) {
+  // kill(-1) is every process we may signal, kill(-0) our own group: never
+  // a VMM's (each leads its own).
+  if (pgid <= 1) return false;
   kill(-pgid, SIGKILL);
   return WaitProcessGroupGone(pgid, limit);
 }

@@ -21,7 +21,8 @@ bool ProcessGroupGone(pid_t pgid);
 bool WaitProcessGroupGone(pid_t pgid, absl::Duration limit);
 
 // SIGKILLs every process of group `pgid` and waits up to `limit` for them to
-// be gone; returns whether they are.
+// be gone; returns whether they are. A pgid <= 1 (every process, or our own
+// group) is never signalled: false.
 bool KillProcessGroup(pid_t pgid, absl::Duration limit);
 
 }  // namespace kuml::kumld
