@@ -88,6 +88,16 @@ absl::Status VirtioMmioSlots::WatchNotifications(Slot& slot) {
     if (!s.ok()) return s;
     slot.notify.push_back(std::move(fd));
   }
+  // A device that served its budget asks for another turn: the same
+  // eventfd, so the loop serves every other ready fd first.
+  std::vector<int> fds;
+  for (const UniqueFd& fd : slot.notify)
+    fds.push_back(fd.valid() ? fd.get() : -1);
+  transport->SetNotifyAgain([fds](uint16_t q) {
+    if (q >= fds.size() || fds[q] < 0) return;
+    const uint64_t one = 1;
+    (void)!::write(fds[q], &one, sizeof one);
+  });
   return absl::OkStatus();
 }
 
@@ -157,8 +167,12 @@ absl::Status VirtioMmioSlots::FinishAndFlush() {
   for (auto& slot : slots_) {
     for (size_t q = 0; q < slot->notify.size(); ++q) {
       uint64_t count;
-      if (slot->notify[q].valid() && ::read(slot->notify[q].get(), &count,
-                                            sizeof(count)) == sizeof(count)) {
+      // Until the eventfd stays empty: a device that served its budget
+      // signals it again for the rest. The vCPUs are parked, so the guest
+      // adds nothing meanwhile and the ring bounds the turns.
+      while (slot->notify[q].valid() &&
+             ::read(slot->notify[q].get(), &count, sizeof(count)) ==
+                 sizeof(count)) {
         slot->transport->NotifyQueue(static_cast<uint32_t>(q));
       }
     }

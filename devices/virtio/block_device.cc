@@ -74,6 +74,7 @@ absl::Status VirtioBlock::Activate(VirtioActivation activation) {
   absl::MutexLock lock(&mu_);
   queue_ = activation.queues[0];
   interrupt_ = activation.interrupt;
+  notify_again_ = activation.notify_again;
   reported_broken_ = false;
   active_ = true;
   return absl::OkStatus();
@@ -84,14 +85,20 @@ void VirtioBlock::Reset() {
   active_ = false;
   queue_ = nullptr;
   interrupt_ = nullptr;
+  notify_again_ = nullptr;
 }
 
 void VirtioBlock::QueueNotify(uint16_t index) {
   absl::MutexLock lock(&mu_);
   if (!active_ || index != 0) return;
-  while (absl::optional<DescriptorChain> chain = queue_->Pop()) {
+  int budget = notify_again_ ? kRequestsPerNotify : -1;
+  while (budget != 0) {
+    absl::optional<DescriptorChain> chain = queue_->Pop();
+    if (!chain) break;
     queue_->AddUsed(chain->head(), Serve(*chain));
+    if (budget > 0) --budget;
   }
+  if (budget == 0) notify_again_(index);  // maybe more: after the others
   if (queue_->broken() && !reported_broken_) {
     reported_broken_ = true;
     interrupt_->SignalNeedsReset(queue_->last_error());

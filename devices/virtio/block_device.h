@@ -60,6 +60,9 @@ class VirtioBlock : public VirtioDevice {
     uint64_t dropped = 0;    // chains without header or status byte
   };
 
+  // Requests served per QueueNotify() when the VMM can notify again.
+  static constexpr int kRequestsPerNotify = 128;
+
   // `serial` is what GET_ID returns; longer than 20 bytes is cut.
   VirtioBlock(std::shared_ptr<BlockBackend> backend, std::string serial);
 
@@ -75,6 +78,8 @@ class VirtioBlock : public VirtioDevice {
   void WriteConfig(uint64_t offset, const uint8_t* data,
                    uint32_t size) override;
   absl::Status Activate(VirtioActivation activation) override;
+  // Serves at most kRequestsPerNotify requests, then asks to be notified
+  // again (VirtioActivation::notify_again) for the rest.
   void QueueNotify(uint16_t index) override;
   void Reset() override;
 
@@ -98,6 +103,7 @@ class VirtioBlock : public VirtioDevice {
   bool active_ ABSL_GUARDED_BY(mu_) = false;
   Virtqueue* queue_ ABSL_GUARDED_BY(mu_) = nullptr;
   VirtioInterrupt* interrupt_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::function<void(uint16_t)> notify_again_ ABSL_GUARDED_BY(mu_);
   bool reported_broken_ ABSL_GUARDED_BY(mu_) = false;
   Stats stats_ ABSL_GUARDED_BY(mu_);
 };

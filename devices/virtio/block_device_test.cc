@@ -77,8 +77,9 @@ class VirtioBlockTest : public ::testing::Test {
     blk_ = blk.get();
     transport_ =
         std::make_unique<MmioTransport>(std::move(blk), mem_.get(), &irq_);
+    if (notify_again_) transport_->SetNotifyAgain(notify_again_);
     driver_ = std::make_unique<MmioTestDriver>(transport_.get());
-    queue_ = std::make_unique<TestQueue>(mem_.get(), &alloc_, 128);
+    queue_ = std::make_unique<TestQueue>(mem_.get(), &alloc_, queue_size_);
     ASSERT_TRUE(driver_->Initialize(kLinuxFeatures, {queue_.get()}).ok());
   }
 
@@ -150,6 +151,9 @@ class VirtioBlockTest : public ::testing::Test {
   std::unique_ptr<MmioTransport> transport_;
   std::unique_ptr<MmioTestDriver> driver_;
   std::unique_ptr<TestQueue> queue_;
+  // Before StartDevice(): the VMM's way to notify again, and the ring size.
+  std::function<void(uint16_t)> notify_again_;
+  uint16_t queue_size_ = 128;
 };
 
 TEST_F(VirtioBlockTest, FeaturesAndConfig) {
@@ -428,6 +432,38 @@ TEST_F(VirtioBlockTest, EventIdxSuppressesInterrupts) {
   EXPECT_TRUE(irq_.level());
   // And the device asked to be kicked for the next request.
   EXPECT_EQ(queue_->AvailEvent(), 2);
+}
+
+// A guest that keeps its ring full: one notification serves a budget of
+// requests and asks for another turn, so the event loop shared with every
+// other device gets back in between. Before, one notification served the
+// queue until the guest stopped adding.
+TEST_F(VirtioBlockTest, ServesABudgetPerNotificationAndAsksForMore) {
+  std::vector<uint16_t> again;
+  notify_again_ = [&again](uint16_t q) { again.push_back(q); };
+  queue_size_ = 256;
+  StartDevice();
+  constexpr int kRequests = 200;
+  for (int i = 0; i < kRequests; ++i) {
+    // Indirect: one ring descriptor per request, so 200 fit in 256.
+    std::vector<TestQueue::Buffer> bufs = {
+        {Put(Header(kVirtioBlkTIn, i % 100)), 16, false},
+        {Put(std::string(512, '\0')), 512, true},
+        {Put("\xff"), 1, true}};
+    queue_->Publish(queue_->AddIndirectChain(alloc_.Alloc(16 * 3, 16), bufs));
+  }
+  auto served = [&] {
+    int n = 0;
+    while (queue_->PopUsed().has_value()) ++n;
+    return n;
+  };
+  driver_->Notify(0);
+  EXPECT_EQ(served(), VirtioBlock::kRequestsPerNotify);
+  ASSERT_EQ(again, std::vector<uint16_t>{0});
+  driver_->Notify(0);  // what the re-signalled ioeventfd does
+  EXPECT_EQ(served(), kRequests - VirtioBlock::kRequestsPerNotify);
+  EXPECT_EQ(again.size(), 1u) << "asked again with nothing left";
+  EXPECT_EQ(blk_->stats().reads, static_cast<uint64_t>(kRequests));
 }
 
 TEST_F(VirtioBlockTest, DeviceIsInertBeforeDriverOkAndAfterReset) {

@@ -187,11 +187,22 @@ void VirtioConsole::QueueNotify(uint16_t index) {
 
 // ---- Control ----
 
+size_t VirtioConsole::control_backlog() const {
+  absl::MutexLock lock(&mu_);
+  return control_out_.size();
+}
+
 void VirtioConsole::SendControl(uint32_t id, uint16_t event, uint16_t value,
                                 absl::string_view extra) {
   VirtioConsoleControl header{id, event, value};
   std::string message(reinterpret_cast<const char*>(&header), sizeof header);
   message.append(extra.data(), extra.size());
+  // A message still waiting for a guest buffer says it already: a guest
+  // that repeats DEVICE_READY or PORT_READY without ever posting buffers
+  // must not grow the backlog (at most four distinct messages per port).
+  for (const std::string& pending : control_out_) {
+    if (pending == message) return;
+  }
   control_out_.push_back(std::move(message));
 }
 

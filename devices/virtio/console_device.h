@@ -113,6 +113,9 @@ class VirtioConsole : public VirtioDevice {
   // The handler can take output again (see OnGuestOutput).
   void ResumeOutput(uint32_t port);
   PortStats stats(uint32_t port) const;
+  // Control messages waiting for the guest to post control buffers (tests):
+  // at most four per port, whatever the guest sends.
+  size_t control_backlog() const;
 
   // VirtioDevice:
   uint32_t device_type() const override;

@@ -194,6 +194,26 @@ TEST_F(VirtioConsoleTest, HostileControlMessagesAreIgnored) {
   EXPECT_EQ(Handshake().size(), 2u);
 }
 
+// A guest that repeats the handshake's requests and never posts a control
+// receive buffer: the device's answers wait, but only one of each. Before,
+// every request queued its answers anew (3 M kicks: +329 MB RSS in 2 s).
+TEST_F(VirtioConsoleTest, RepeatedReadyRequestsDoNotGrowTheBacklog) {
+  Start({{"con1", true, nullptr}, {"ssl0", false, nullptr}});
+  for (int i = 0; i < 5000; ++i) {
+    SendControl(kVirtioConsoleBadId, kVirtioConsoleDeviceReady, 1);
+    SendControl(i % 2, kVirtioConsolePortReady, 1);
+  }
+  // PORT_ADD x2, and for each port PORT_NAME and PORT_OPEN (port 0 is also
+  // a console: CONSOLE_PORT).
+  EXPECT_EQ(console_->control_backlog(), 7u);
+  std::vector<Message> got = ReadControl(12);
+  EXPECT_EQ(got.size(), 7u);
+  EXPECT_EQ(console_->control_backlog(), 0u);
+  int adds = 0;
+  for (const Message& m : got) adds += m.event == kVirtioConsolePortAdd;
+  EXPECT_EQ(adds, 2);
+}
+
 TEST_F(VirtioConsoleTest, ResetForgetsEverythingAndStartsOver) {
   auto rec = std::make_shared<Recorder>();
   Start({{"ssl0", false, rec}});

@@ -286,6 +286,7 @@ void MmioTransport::ActivateDevice() {
   activation.memory = memory_;
   activation.features = driver_features_;
   activation.interrupt = &interrupts_;
+  activation.notify_again = notify_again_;
   for (auto& q : queues_) activation.queues.push_back(q.get());
   absl::Status s = device_->Activate(std::move(activation));
   if (!s.ok()) {

@@ -39,6 +39,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -85,6 +86,12 @@ class MmioTransport : public BusDevice {
   // Resets device and transport as a Status write of 0 does (machine reset).
   void Reset();
 
+  // How the device asks to be notified again (VirtioActivation::
+  // notify_again); set by the VMM before the driver can activate the device.
+  void SetNotifyAgain(std::function<void(uint16_t)> notify_again) {
+    notify_again_ = std::move(notify_again);
+  }
+
   VirtioDevice* device() const { return device_.get(); }
   // Status as the driver reads it (including DEVICE_NEEDS_RESET).
   uint32_t status() const;
@@ -123,6 +130,7 @@ class MmioTransport : public BusDevice {
   void SetNeedsReset(std::string reason) ABSL_LOCKS_EXCLUDED(irq_mu_);
 
   const std::unique_ptr<VirtioDevice> device_;
+  std::function<void(uint16_t)> notify_again_;
   GuestMemory* const memory_;
   InterruptLine* const irq_;
   const uint64_t device_features_;

@@ -14,6 +14,7 @@
 #define KUML_DEVICES_VIRTIO_VIRTIO_DEVICE_H_
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -47,6 +48,13 @@ struct VirtioActivation {
   std::vector<Virtqueue*> queues;
   uint64_t features = 0;  // negotiated: offered & accepted by the driver
   VirtioInterrupt* interrupt = nullptr;
+  // Asks for QueueNotify(queue) to be called again once the host has served
+  // its other pending work (the VMM re-signals the queue's ioeventfd). A
+  // device that served its budget of requests in one QueueNotify() and left
+  // the rest calls it, so that a guest that keeps its queue full cannot
+  // starve the event loop the other devices share. Empty: nobody will call
+  // again; the device serves everything now.
+  std::function<void(uint16_t queue)> notify_again;
 };
 
 class VirtioDevice {
