@@ -65,8 +65,11 @@ absl::StatusOr<MconsoleAnswer> SendMconsoleCommand(
       0) {
     return ErrnoStatus("bind (autobind) for mconsole replies");
   }
-  if (sendto(fd.get(), request->data(), request->size(), 0,
-             reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0) {
+  // Connected: the kernel then hands this socket only what the guest's
+  // socket sends. Our abstract address is reachable by any local process,
+  // which could otherwise answer in the guest's place.
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0 ||
+      send(fd.get(), request->data(), request->size(), 0) < 0) {
     return ErrnoStatus(absl::StrCat("mconsole ", socket_path));
   }
   MconsoleAnswer answer;

@@ -65,6 +65,27 @@ class FakeGuest {
       }
     });
   }
+  // Like Serve(), but another local socket first sends the client a forged
+  // final answer to the same address.
+  std::thread ServeAfterForgery(std::vector<std::string> packets,
+                                std::string* got) {
+    return std::thread([this, packets, got] {
+      char buf[600];
+      sockaddr_un from{};
+      socklen_t len = sizeof(from);
+      ssize_t n = recvfrom(fd_.get(), buf, sizeof(buf), 0,
+                           reinterpret_cast<sockaddr*>(&from), &len);
+      got->assign(buf, n > 0 ? n : 0);
+      UniqueFd rogue(socket(AF_UNIX, SOCK_DGRAM, 0));
+      const std::string forged = Packet(0, 0, "forged");
+      sendto(rogue.get(), forged.data(), forged.size(), 0,
+             reinterpret_cast<sockaddr*>(&from), len);
+      for (const std::string& p : packets) {
+        sendto(fd_.get(), p.data(), p.size(), 0,
+               reinterpret_cast<sockaddr*>(&from), len);
+      }
+    });
+  }
   const std::string& path() const { return path_; }
 
  private:
@@ -108,6 +129,20 @@ TEST(MconsoleClientTest, MissingFinalPacketTimesOut) {
       SendMconsoleCommand(guest.path(), "sysrq m", absl::Milliseconds(200));
   t.join();
   EXPECT_EQ(a.status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+// Replies come only from the guest's socket: another local process that
+// sends to the client's (abstract, guessable) address is not heard. Before,
+// the forged answer was taken.
+TEST(MconsoleClientTest, AnswersFromAnotherSocketAreIgnored) {
+  FakeGuest guest;
+  std::string got;
+  std::thread t = guest.ServeAfterForgery({Packet(0, 0, "genuine")}, &got);
+  absl::StatusOr<MconsoleAnswer> a =
+      SendMconsoleCommand(guest.path(), "version");
+  t.join();
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->text, "genuine");
 }
 
 TEST(MconsoleClientTest, AbsentSocket) {

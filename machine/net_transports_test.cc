@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -198,6 +199,31 @@ TEST_F(UmlSwitchTest, TwoStacksThroughARealUmlSwitch) {
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_TRUE(b.ok()) << b.status();
   ExpectTwoStacksTalk(a->get(), b->get());
+}
+
+// The port's data socket has an abstract address any local process can send
+// to: only the switch's frames may reach the guest. Before, a frame from
+// anyone was received.
+TEST_F(UmlSwitchTest, FramesFromOtherLocalSocketsAreNotReceived) {
+  auto t = Open(absl::StrCat("eth0=daemon,,unix,", ctl_));
+  ASSERT_TRUE(t.ok()) << t.status();
+  sockaddr_un ours{};
+  socklen_t len = sizeof ours;
+  ASSERT_EQ(
+      ::getsockname((*t)->poll_fd(), reinterpret_cast<sockaddr*>(&ours), &len),
+      0);
+  int rogue = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+  ASSERT_GE(rogue, 0);
+  std::string frame(60, '\xaa');  // broadcast dst: any guest would take it
+  frame.replace(0, 6, std::string(6, '\xff'));
+  // Refused at once (the kernel checks the peer), or at least never read.
+  (void)::sendto(rogue, frame.data(), frame.size(), 0,
+                 reinterpret_cast<sockaddr*>(&ours), len);
+  ::close(rogue);
+  uint8_t buf[kMaxFrameBytes];
+  absl::StatusOr<size_t> got = (*t)->Receive(absl::MakeSpan(buf));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, 0u) << "a frame from a non-switch socket was received";
 }
 
 TEST_F(UmlSwitchTest, NoSwitchAtThePathIsAClearError) {

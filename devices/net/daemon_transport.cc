@@ -148,6 +148,13 @@ absl::StatusOr<std::unique_ptr<NetTransport>> OpenDaemonTransport(
     return absl::UnavailableError(
         absl::StrCat(name, ": the switch answered with a non-unix address"));
   }
+  // Our data address is abstract: any local process can send to it. Once
+  // connected, the kernel delivers only what the switch's data socket sends.
+  if (::connect(data->get(), reinterpret_cast<const sockaddr*>(&peer),
+                sizeof peer) < 0) {
+    return ErrnoStatus(
+        absl::StrCat(name, ": connecting to the switch's data socket"));
+  }
   std::vector<UniqueFd> keep;
   keep.push_back(*std::move(control));
   return std::unique_ptr<NetTransport>(new DatagramTransport(
