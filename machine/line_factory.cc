@@ -195,6 +195,9 @@ absl::StatusOr<std::unique_ptr<LineFactory>> LineFactory::Open(
       if (kind == LineKind::kConsole && n == 0) {
         lines->con0_ = std::move(*channel);
         lines->con0_port_ = port_line;
+        // The kernel's own console writes go to con0: with nobody connected
+        // they are dropped, not held (port_channel.h).
+        if (port_line != nullptr) port_line->set_discard_without_client(true);
         continue;
       }
       GuestPort port;

@@ -143,16 +143,19 @@ absl::Status Machine::Init(const Kvm& kvm) {
 
 absl::Status Machine::InitPlatformDevices() {
   Channel* console = config_.console;
-  console_ = std::make_unique<Uart8250>(
-      &console_irq_, [this, console](absl::Span<const uint8_t> bytes) {
-        {
-          absl::MutexLock lock(&tap_mu_);
-          if (console_tap_) console_tap_(bytes);
-        }
-        // A console whose host side is gone just stops showing output; the
-        // guest goes on (as UML does when its terminal disappears).
-        if (console != nullptr) (void)console->Write(bytes);
-      });
+  Uart8250::OutputSink sink;  // none: output discarded
+  if (console != nullptr) {
+    // Never blocks a vCPU: what the channel cannot take now waits in the
+    // UART, which holds the guest's writers back (uart_8250.h); a host side
+    // that is gone takes and drops everything, and the guest goes on (as
+    // UML does when its terminal disappears).
+    console_output_ = std::make_unique<LoopOutput>(
+        loop_.get(), console, [this] { console_->TransmitRoom(); });
+    sink = [out = console_output_.get()](absl::Span<const uint8_t> bytes) {
+      return out->Offer(bytes);
+    };
+  }
+  console_ = std::make_unique<Uart8250>(&console_irq_, std::move(sink));
   struct Port {
     uint64_t base, length;
     BusDevice* device;
@@ -306,8 +309,7 @@ absl::Status Machine::Resume() {
 }
 
 void Machine::SetConsoleTap(ConsoleTap tap) {
-  absl::MutexLock lock(&tap_mu_);
-  console_tap_ = std::move(tap);
+  console_->SetTransmitObserver(std::move(tap));
 }
 
 absl::Status Machine::SendConsoleBreak(uint8_t key) {

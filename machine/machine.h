@@ -31,6 +31,7 @@
 #include "absl/types/span.h"
 #include "devices/chan/channel.h"
 #include "devices/chan/loop_input.h"
+#include "devices/chan/loop_output.h"
 #include "devices/platform/guest_requests.h"
 #include "devices/platform/panic_notifier.h"
 #include "devices/platform/power_control.h"
@@ -158,6 +159,9 @@ class Machine : public StopControl, public GuestRequestSink {
   IoBus mmio_;
   KvmIrqLine console_irq_;
   std::unique_ptr<Uart8250> console_;
+  // The UART's way to con0's channel (null without one); destroyed before
+  // the UART whose TransmitRoom() it calls.
+  std::unique_ptr<LoopOutput> console_output_;
   std::unique_ptr<LoopInput> console_input_;
   PowerControl power_{this};
   ResetControl i8042_{this, ResetControl::kI8042Base};
@@ -167,8 +171,6 @@ class Machine : public StopControl, public GuestRequestSink {
 
   PauseGate pause_gate_;
   absl::Mutex pause_mu_;  // one Pause/Resume at a time
-  absl::Mutex tap_mu_;
-  ConsoleTap console_tap_ ABSL_GUARDED_BY(tap_mu_);
 
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   // Last: destroyed (kicked and joined) before anything they use.

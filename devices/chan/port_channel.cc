@@ -1,6 +1,7 @@
 #include "devices/chan/port_channel.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "util/errno_status.h"
@@ -18,6 +20,10 @@ namespace kuml {
 namespace {
 
 constexpr size_t kChunk = 4096;
+// Per client: plenty for a terminal, and what a client that stops reading
+// can make the host hold (the kernel doubles it). Beyond it the line's
+// output waits in the guest.
+constexpr int kClientSendBuffer = 32 * 1024;
 
 // send() that never raises SIGPIPE nor blocks; -1/errno as send().
 ssize_t SendNow(int fd, const char* data, size_t len) {
@@ -67,7 +73,8 @@ absl::StatusOr<std::shared_ptr<PortServer>> PortServer::Listen(uint16_t port) {
 PortServer::PortServer(uint16_t port, UniqueFd listen_fd, UniqueFd stop_fd)
     : port_(port),
       listen_fd_(std::move(listen_fd)),
-      stop_fd_(std::move(stop_fd)) {}
+      stop_fd_(std::move(stop_fd)),
+      spare_fd_(open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
 
 PortServer::~PortServer() {
   uint64_t one = 1;
@@ -77,26 +84,83 @@ PortServer::~PortServer() {
 
 void PortServer::AcceptLoop() {
   const std::string greeting = TelnetGreeting();
+  bool backing_off = false;
   for (;;) {
-    struct pollfd p[2] = {{listen_fd_.get(), POLLIN, 0},
-                          {stop_fd_.get(), POLLIN, 0}};
-    if (poll(p, 2, -1) < 0) {
+    // The listening socket (unless out of descriptors: then a pause, not a
+    // busy loop), the stop eventfd, and every waiting connection, so one
+    // that hangs up is dropped at once.
+    std::vector<struct pollfd> p = {
+        {backing_off ? -1 : listen_fd_.get(), POLLIN, 0},
+        {stop_fd_.get(), POLLIN, 0}};
+    {
+      absl::MutexLock lock(&mu_);
+      for (const UniqueFd& fd : waiting_) p.push_back({fd.get(), POLLRDHUP, 0});
+    }
+    int ready = poll(p.data(), p.size(), backing_off ? 100 : -1);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return;
     }
     if (p[1].revents != 0) return;
-    UniqueFd client(accept4(listen_fd_.get(), nullptr, nullptr,
-                            SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (!client.valid()) continue;  // the peer gave up already, EMFILE ...
-    // What in.telnetd would negotiate; a full socket buffer this early is
-    // impossible, and a client that is gone shows up as EOF later.
-    (void)SendNow(client.get(), greeting.data(), greeting.size());
-    {
-      absl::MutexLock lock(&mu_);
-      waiting_.push_back(std::move(client));
-    }
-    Assign();
+    backing_off = false;
+    if (p.size() > 2) DropHungUpWaiting();
+    if (p[0].revents != 0) backing_off = !AcceptOne(greeting);
   }
+}
+
+bool PortServer::AcceptOne(const std::string& greeting) {
+  UniqueFd client(accept4(listen_fd_.get(), nullptr, nullptr,
+                          SOCK_CLOEXEC | SOCK_NONBLOCK));
+  if (!client.valid()) {
+    if (errno != EMFILE && errno != ENFILE) return true;  // the peer gave up
+    // Out of descriptors: take the connection with the spare one and close
+    // it, so the listening socket empties instead of staying readable.
+    spare_fd_.Reset();
+    UniqueFd turned_away(accept4(listen_fd_.get(), nullptr, nullptr,
+                                 SOCK_CLOEXEC | SOCK_NONBLOCK));
+    spare_fd_.Reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    absl::MutexLock lock(&mu_);
+    ++refused_;
+    return turned_away.valid();
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (waiting_.size() >= kMaxWaiting) {
+      ++refused_;
+      const std::string busy = absl::StrCat("kuml: every line on port ", port_,
+                                            " is in use; try again later\r\n");
+      (void)SendNow(client.get(), busy.data(), busy.size());
+      return true;  // closed on the way out
+    }
+  }
+  setsockopt(client.get(), SOL_SOCKET, SO_SNDBUF, &kClientSendBuffer,
+             sizeof kClientSendBuffer);
+  // What in.telnetd would negotiate; a full socket buffer this early is
+  // impossible, and a client that is gone shows up as EOF later.
+  (void)SendNow(client.get(), greeting.data(), greeting.size());
+  {
+    absl::MutexLock lock(&mu_);
+    waiting_.push_back(std::move(client));
+  }
+  Assign();
+  return true;
+}
+
+void PortServer::DropHungUpWaiting() {
+  absl::MutexLock lock(&mu_);
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    struct pollfd p = {it->get(), POLLRDHUP, 0};
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+uint64_t PortServer::refused() const {
+  absl::MutexLock lock(&mu_);
+  return refused_;
 }
 
 void PortServer::Assign() {
@@ -173,6 +237,11 @@ void PortChannel::DropClient(const Client& client) {
 bool PortChannel::has_client() const {
   absl::MutexLock lock(&mu_);
   return client_ != nullptr;
+}
+
+void PortChannel::set_discard_without_client(bool discard) {
+  absl::MutexLock lock(&mu_);
+  discard_without_client_ = discard;
 }
 
 bool PortChannel::WaitForClient(absl::Duration timeout) {
@@ -252,7 +321,7 @@ absl::StatusOr<size_t> PortChannel::WriteSome(absl::Span<const uint8_t> data) {
   {
     absl::MutexLock lock(&mu_);
     if (closed_) return absl::FailedPreconditionError("channel is closed");
-    if (client_ == nullptr) return 0;
+    if (client_ == nullptr) return discard_without_client_ ? data.size() : 0;
     const int fd = client_->get();
     // Earlier output first, so bytes stay in order.
     if (!pending_.empty()) {

@@ -1,21 +1,28 @@
 // UML's `port:<tcp port>` channel: a built-in telnet server.
 //
 // One PortServer listens per TCP port (on all addresses, from the moment
-// the line is configured, as UML does) and serves every line attached to
-// that port. Each connection gets the next free line, in the order the
+// the line is configured, as UML does: anyone who can reach the port gets
+// the line, so give such guests a firewall) and serves every line attached
+// to that port. Each connection gets the next free line, in the order the
 // lines were created (con before ssl, lower numbers first); connections
 // beyond the free lines are accepted, greeted and wait, unserved, until a
-// line's client leaves (HOWTO 5.2). A client that leaves frees its line
-// for the next waiting connection; the guest does not notice.
+// line's client leaves (HOWTO 5.2) -- at most kMaxWaiting of them: further
+// ones are told every line is in use and closed, and a waiting one that
+// hangs up is dropped at once. When the process runs out of descriptors the
+// server refuses the connection (accept into a spare descriptor, close)
+// instead of spinning on a listening socket it cannot empty. A client that
+// leaves frees its line for the next waiting connection; the guest does not
+// notice.
 //
 // A line without a client:
-//  * event-driven output (WriteSome, virtio-console ports) waits: nothing is
-//    consumed, the guest is back-pressured, and the output is shown to the
-//    next client;
-//  * blocking output (Write, the 8250 console) is discarded, because
-//    blocking a vCPU for a client that may never come would hang the whole
-//    guest. The boot console therefore waits for its first client before
-//    the boot starts (WaitForClient), as UML's boot does.
+//  * output waits (WriteSome, the virtio-console ports and the 8250): nothing
+//    is consumed, the guest's writers to the line are held back, and the
+//    output is shown to the next client;
+//  * unless the line discards without a client (set_discard_without_client:
+//    con0, whose writers include the kernel's own console; the boot waits
+//    for its first client before it starts, WaitForClient, as UML's boot
+//    does), or the output is blocking (Write), which is always discarded.
+// A slow client holds back its line's output only: nothing here blocks.
 // Input arrives only from a client.
 //
 // Threads: an accept thread per server; Read/WriteSome on the event loop;
@@ -53,15 +60,26 @@ class PortServer : public std::enable_shared_from_this<PortServer> {
   PortServer& operator=(const PortServer&) = delete;
 
   uint16_t port() const { return port_; }
+  // Connections waiting for a line beyond which new ones are turned away.
+  static constexpr size_t kMaxWaiting = 16;
+
   // A channel for one more line on this port.
   absl::StatusOr<std::unique_ptr<PortChannel>> NewLine();
   // Connections accepted and not yet given a line.
   size_t waiting() const;
+  // Connections turned away: every line busy and kMaxWaiting waiting, or
+  // no descriptor left.
+  uint64_t refused() const;
 
  private:
   friend class PortChannel;
   PortServer(uint16_t port, UniqueFd listen_fd, UniqueFd stop_fd);
   void AcceptLoop();
+  // Accepts one connection and greets it, or turns it away; false when
+  // accepting failed for want of descriptors even with the spare one.
+  bool AcceptOne(const std::string& greeting);
+  // Drops waiting connections whose peer has gone.
+  void DropHungUpWaiting();
   // Hands waiting connections to free lines, in line order.
   void Assign();
   void Unregister(PortChannel* line);
@@ -69,9 +87,13 @@ class PortServer : public std::enable_shared_from_this<PortServer> {
   const uint16_t port_;
   UniqueFd listen_fd_;
   UniqueFd stop_fd_;  // eventfd: ends the accept thread
+  // Held open so that one descriptor is always there to accept (and
+  // close) a connection with, when the process has run out of them.
+  UniqueFd spare_fd_;
   mutable absl::Mutex mu_;
   std::vector<PortChannel*> lines_ ABSL_GUARDED_BY(mu_);
   std::deque<UniqueFd> waiting_ ABSL_GUARDED_BY(mu_);
+  uint64_t refused_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread accept_thread_;
 };
 
@@ -83,6 +105,9 @@ class PortChannel : public Channel {
   bool has_client() const;
   // Waits up to `timeout` for a client; true when there is one.
   bool WaitForClient(absl::Duration timeout);
+  // WriteSome() without a client takes and drops the output instead of
+  // holding it for the next client (see the top of this file).
+  void set_discard_without_client(bool discard);
 
   // A stable fd (an epoll set holding the client's socket while there is
   // one): the event loop's registration survives clients coming and going.
@@ -123,6 +148,7 @@ class PortChannel : public Channel {
   // Escaped output a non-blocking send left over, for client_.
   std::string pending_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool discard_without_client_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace kuml

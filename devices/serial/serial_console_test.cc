@@ -1,7 +1,7 @@
 // The console path end to end on real fds: host pipe -> FdChannel ->
 // InputPump (driven by a poll loop standing in for the event loop) -> UART
 // receive FIFO -> a guest thread that drains on interrupts; and UART THR ->
-// FdChannel -> a pipe with a slow reader.
+// LoopOutput -> FdChannel -> a pipe with a slow reader.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -15,9 +15,11 @@
 #include "absl/time/time.h"
 #include "devices/chan/fd_channel.h"
 #include "devices/chan/input_pump.h"
+#include "devices/chan/loop_output.h"
 #include "devices/serial/uart_8250.h"
 #include "gtest/gtest.h"
 #include "util/unique_fd.h"
+#include "vmm/event_loop.h"
 
 namespace kuml {
 namespace {
@@ -143,10 +145,18 @@ TEST(SerialConsoleTest, GuestOutputReachesSlowHostReaderInOrder) {
   auto channel = FdChannel::Create(options);
   ASSERT_TRUE(channel.ok()) << channel.status();
   Channel* chan = channel->get();
+  // As the Machine wires it: the UART offers to a LoopOutput on the event
+  // loop, which calls TransmitRoom() when the pipe has room again.
+  auto loop = EventLoop::Create();
+  ASSERT_TRUE(loop.ok()) << loop.status();
+  std::thread loop_thread([&] { (*loop)->Run(); });
+  Uart8250* uart_ptr = nullptr;
+  LoopOutput output(loop->get(), chan, [&] { uart_ptr->TransmitRoom(); });
   WaitableLine line;
-  Uart8250 uart(&line, [chan](absl::Span<const uint8_t> bytes) {
-    ASSERT_TRUE(chan->Write(bytes).ok());
+  Uart8250 uart(&line, [&output](absl::Span<const uint8_t> bytes) {
+    return output.Offer(bytes);
   });
+  uart_ptr = &uart;
 
   std::string sent;
   for (int i = 0; i < 50000; ++i) sent += static_cast<char>('!' + i % 90);
@@ -166,6 +176,8 @@ TEST(SerialConsoleTest, GuestOutputReachesSlowHostReaderInOrder) {
     Out(uart, 0, c);
   }
   reader.join();
+  (*loop)->Stop();
+  loop_thread.join();
   EXPECT_TRUE(received == sent);
 }
 

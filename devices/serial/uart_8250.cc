@@ -120,18 +120,60 @@ void Uart8250::WriteThr(uint8_t value) {
       return;
     }
     thre_pending_ = false;
-    transmitting_ = true;
     UpdateInterruptLocked();
   }
-  // Outside the state lock: the sink may block on a full host fd, and the
-  // event loop must still be able to deliver input meanwhile.
-  if (output_) output_(absl::MakeConstSpan(&value, 1));
   {
-    absl::MutexLock lock(&mu_);
-    transmitting_ = false;
-    thre_pending_ = true;
+    absl::MutexLock lock(&observer_mu_);
+    if (observer_) observer_(absl::MakeConstSpan(&value, 1));
+  }
+  // Outside the state lock (the sink takes the channel's locks); behind
+  // earlier held bytes, so output stays in order.
+  size_t taken = 0;
+  if (!output_) {
+    taken = 1;
+  } else if (held_.empty()) {
+    taken = output_(absl::MakeConstSpan(&value, 1));
+  }
+  absl::MutexLock lock(&mu_);
+  if (taken == 0) {
+    if (held_.size() < kTransmitHardLimit) {
+      held_.push_back(static_cast<char>(value));
+    } else {
+      ++dropped_;
+    }
+  }
+  UpdateTransmitterLocked();
+}
+
+void Uart8250::UpdateTransmitterLocked() {
+  transmitting_ = held_.size() >= kTransmitBuffer;
+  if (!transmitting_) thre_pending_ = true;  // the write "completed"
+  UpdateInterruptLocked();
+}
+
+void Uart8250::TransmitRoom() {
+  absl::MutexLock tx_lock(&tx_mu_);
+  if (held_.empty() || !output_) return;
+  const size_t taken = output_(absl::MakeConstSpan(
+      reinterpret_cast<const uint8_t*>(held_.data()), held_.size()));
+  held_.erase(0, taken);
+  absl::MutexLock lock(&mu_);
+  const bool was_busy = transmitting_;
+  transmitting_ = held_.size() >= kTransmitBuffer;
+  if (was_busy && !transmitting_) {
+    thre_pending_ = true;  // the guest may write again: tell it
     UpdateInterruptLocked();
   }
+}
+
+void Uart8250::SetTransmitObserver(TransmitObserver observer) {
+  absl::MutexLock lock(&observer_mu_);
+  observer_ = std::move(observer);
+}
+
+uint64_t Uart8250::transmit_dropped() const {
+  absl::MutexLock lock(&mu_);
+  return dropped_;
 }
 
 uint8_t Uart8250::ReadLocked(uint64_t offset) {

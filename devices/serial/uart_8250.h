@@ -20,9 +20,19 @@
 // change of that gated output (SetLevel(true) / SetLevel(false)), so an
 // edge-triggered IOAPIC pin sees one rising edge per new interrupt condition.
 //
-// Output: every THR write outside loopback goes straight to the output sink
-// (one byte). While the sink runs (it may block: host output back-pressure)
-// LSR shows the transmitter busy and other THR writers wait their turn.
+// Output: every THR write outside loopback is offered to the output sink,
+// which never blocks: it takes what the host side can take now. What it
+// does not take waits in the UART's transmit buffer, in order, and is
+// offered again when the sink's owner calls TransmitRoom(). While the
+// buffer holds kTransmitBuffer bytes or more, LSR shows the transmitter
+// busy (THRE and TEMT clear, no THR-empty interrupt): the guest's writers
+// to this line wait, as on a slow real line, and the rest of the guest runs
+// on -- a host reader that stops reading (a telnet client, a pts nobody
+// reads, a full pipe) can never stall a vCPU. A driver that writes THR while
+// the transmitter is busy (Linux's console gives up waiting after 10 ms) is
+// still heard, up to kTransmitHardLimit bytes held; beyond that bytes are
+// dropped and counted (transmit_dropped()), so a stuck reader cannot make
+// the VMM's memory grow.
 //
 // Input: the host side (InputSink) fills the receive FIFO: 16 bytes while
 // FIFOs are enabled, 1 (the holding register) while they are not, like the
@@ -49,6 +59,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -76,8 +87,18 @@ class Uart8250 : public BusDevice, public InputSink {
     kScr = 7,
   };
 
-  // Receives transmitted bytes, in order. May block (back-pressure).
-  using OutputSink = std::function<void(absl::Span<const uint8_t>)>;
+  // Transmit bytes held for a slow host side before LSR says busy, and the
+  // most ever held.
+  static constexpr size_t kTransmitBuffer = 4096;
+  static constexpr size_t kTransmitHardLimit = 64 * 1024;
+
+  // Takes transmitted bytes, in order, without blocking; returns how many it
+  // took (0 .. bytes.size()). When it took fewer, its owner calls
+  // TransmitRoom() once it can take more.
+  using OutputSink = std::function<size_t(absl::Span<const uint8_t>)>;
+  // Sees every byte the guest transmits, once, as it is written (mconsole's
+  // sysrq capture). Runs on vCPU threads: must not block.
+  using TransmitObserver = std::function<void(absl::Span<const uint8_t>)>;
 
   // `irq` is not owned and must outlive the device. `output` may be empty
   // (output discarded).
@@ -100,6 +121,14 @@ class Uart8250 : public BusDevice, public InputSink {
   // when the receive FIFO cannot take both now (or in loopback).
   bool ReceiveBreak(uint8_t key);
 
+  // The output sink can take more: offers the held bytes again. Any thread
+  // but a vCPU thread inside a register access.
+  void TransmitRoom();
+  // Replaces the observer (empty: none). Thread-safe.
+  void SetTransmitObserver(TransmitObserver observer);
+  // Bytes the guest transmitted past kTransmitHardLimit, dropped.
+  uint64_t transmit_dropped() const;
+
  private:
   // What a register access did that must happen after the state lock is
   // dropped.
@@ -110,6 +139,9 @@ class Uart8250 : public BusDevice, public InputSink {
   uint8_t ReadByte(uint64_t offset);
   void WriteByte(uint64_t offset, uint8_t value);
   void WriteThr(uint8_t value);
+  // After the sink was offered held_ (tx_mu_ and mu_ held): LSR and the
+  // THR-empty interrupt follow how much is still held.
+  void UpdateTransmitterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tx_mu_, mu_);
 
   uint8_t ReadLocked(uint64_t offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteLocked(uint64_t offset, uint8_t value)
@@ -139,9 +171,14 @@ class Uart8250 : public BusDevice, public InputSink {
   InterruptLine* const irq_;
   const OutputSink output_;
 
-  // Orders THR writes (and their sink calls); taken before mu_, never after.
+  // Orders THR writes and every sink call; taken before mu_, never after.
   absl::Mutex tx_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  absl::Mutex mu_;
+  // Transmitted bytes the sink has not taken yet, oldest first.
+  std::string held_ ABSL_GUARDED_BY(tx_mu_);
+  uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Mutex observer_mu_;
+  TransmitObserver observer_ ABSL_GUARDED_BY(observer_mu_);
+  mutable absl::Mutex mu_;
 
   std::array<uint8_t, kFifoSize> rx_ ABSL_GUARDED_BY(mu_) = {};
   // Per FIFO entry: received as a break condition.
@@ -157,8 +194,9 @@ class Uart8250 : public BusDevice, public InputSink {
   uint8_t lcr_ ABSL_GUARDED_BY(mu_) = 0;
   uint8_t mcr_ ABSL_GUARDED_BY(mu_) = 0;
   uint8_t scr_ ABSL_GUARDED_BY(mu_) = 0;
-  bool overrun_ ABSL_GUARDED_BY(mu_) = false;       // LSR.OE until LSR is read
-  bool transmitting_ ABSL_GUARDED_BY(mu_) = false;  // sink call in flight
+  bool overrun_ ABSL_GUARDED_BY(mu_) = false;  // LSR.OE until LSR is read
+  // The host side is behind: LSR says busy (held_ at kTransmitBuffer+).
+  bool transmitting_ ABSL_GUARDED_BY(mu_) = false;
   bool thre_pending_ ABSL_GUARDED_BY(mu_) = false;
   uint8_t msr_lines_ ABSL_GUARDED_BY(mu_) = 0;   // MSR bits 7:4 now
   uint8_t msr_delta_ ABSL_GUARDED_BY(mu_) = 0;   // MSR bits 3:0
