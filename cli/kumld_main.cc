@@ -39,6 +39,9 @@ ABSL_FLAG(std::string, uml_dir, "",
 ABSL_FLAG(std::string, kuml, "",
           "the VMM to run (default: $KUML_BIN, else the kuml beside kumld, "
           "else kuml on PATH)");
+ABSL_FLAG(uint64_t, log_max_mib, 16,
+          "a guest's console log is rotated (to <umid>.log.1) past this many "
+          "MiB");
 ABSL_FLAG(std::string, cgroup_parent, "/sys/fs/cgroup/kumld",
           "the cgroup v2 directory the guests' cgroups go under (empty: "
           "none)");
@@ -49,7 +52,8 @@ namespace {
 constexpr const char* kUsage =
     "runs a fleet of kuml guests and serves the Host gRPC service.\n"
     "usage: kumld [--socket=PATH] [--state_dir=DIR] [--log_dir=DIR] "
-    "[--uml_dir=DIR] [--kuml=PATH] [--cgroup_parent=DIR (empty: none)]";
+    "[--uml_dir=DIR] [--kuml=PATH] [--cgroup_parent=DIR (empty: none)] "
+    "[--log_max_mib=N]";
 
 void Say(const std::string& s) { std::cerr << "kumld: " << s << std::endl; }
 
@@ -96,6 +100,7 @@ int Main(int argc, char** argv) {
   const std::string kuml = absl::GetFlag(FLAGS_kuml);
   options.kuml_binary = kuml.empty() ? DefaultKuml() : kuml;
   options.cgroup_parent = absl::GetFlag(FLAGS_cgroup_parent);
+  options.log_max_bytes = absl::GetFlag(FLAGS_log_max_mib) << 20;
   std::string socket = absl::GetFlag(FLAGS_socket);
   if (socket.empty()) socket = DefaultSocketPath();
 

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/text_format.h"
+#include "kumld/console_log.h"
 #include "kumld/manifest.h"
 #include "kumld/proc_stats.h"
 #include "kumld/process_group.h"
@@ -29,6 +30,8 @@ namespace {
 
 constexpr absl::Duration kReadyPoll = absl::Milliseconds(50);
 constexpr absl::Duration kIdlePoll = absl::Seconds(1);
+// How often running guests' console logs are checked against the cap.
+constexpr absl::Duration kLogCheckInterval = absl::Seconds(1);
 // How long what a VMM left behind may take to die after SIGKILL (normally a
 // few ms; a process in uninterruptible disk I/O dies when that I/O ends).
 constexpr absl::Duration kLeftoverLimit = absl::Seconds(10);
@@ -189,6 +192,10 @@ void Fleet::CheckReadyLocked() {
     const std::string& pattern = s->spec.ready_pattern;
     UniqueFd fd(open(ConsoleLogOf(s->spec, options_.paths).c_str(),
                      O_RDONLY | O_CLOEXEC));
+    struct stat st;
+    if (fd && fstat(fd.get(), &st) == 0 && st.st_size < it->second.second) {
+      it->second.second = 0;  // rotated (console_log.h): start over
+    }
     off_t from = std::max<off_t>(
         0, it->second.second - static_cast<off_t>(pattern.size()) + 1);
     std::string text;
@@ -204,6 +211,18 @@ void Fleet::CheckReadyLocked() {
       it = scan_.erase(it);
     } else {
       ++it;
+    }
+  }
+}
+
+void Fleet::CapConsoleLogsLocked() {
+  for (const GuestStatus& s : supervisor_.List()) {
+    if (s.pid <= 0) continue;
+    absl::StatusOr<bool> rotated = RotateConsoleLogIfOver(
+        ConsoleLogOf(s.spec, options_.paths), options_.log_max_bytes);
+    if (!rotated.ok()) {
+      std::cerr << "kumld: warning: " << s.spec.umid << ": "
+                << rotated.status().message() << "\n";
     }
   }
 }
@@ -225,6 +244,10 @@ void Fleet::Run() {
       absl::Time next = supervisor_.Tick(now);
       SyncLocked();
       CheckReadyLocked();
+      if (now - last_log_check_ >= kLogCheckInterval) {
+        last_log_check_ = now;
+        CapConsoleLogsLocked();
+      }
       wait = std::min(next - now, scan_.empty() ? kIdlePoll : kReadyPoll);
       for (const auto& [pid, fd] : pidfds_) {
         if (!fd) continue;

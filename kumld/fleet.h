@@ -27,6 +27,8 @@ struct FleetOptions {
   HostPaths paths;
   std::string kuml_binary;    // the default VMM of a manifest's guests
   std::string cgroup_parent;  // empty: no cgroups
+  // A guest's console log is rotated past this size (console_log.h).
+  uint64_t log_max_bytes = uint64_t{16} << 20;
 };
 
 class Fleet {
@@ -67,6 +69,8 @@ class Fleet {
   // After any change: pidfds for new VMMs, records on disk, wake the loop.
   void SyncLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CheckReadyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rotates the console log of every running guest that outgrew the cap.
+  void CapConsoleLogsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   host::GuestInfo InfoLocked(const GuestStatus& s)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Wake();
@@ -85,6 +89,7 @@ class Fleet {
   std::map<std::string, std::string> saved_ ABSL_GUARDED_BY(mu_);
   // Console scan state of STARTING guests: where reading goes on.
   std::map<std::string, std::pair<pid_t, off_t>> scan_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_log_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
 };
 
