@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "frontend/parse_util.h"
+#include "util/net_address.h"
 
 namespace kuml {
 namespace {
@@ -43,6 +44,17 @@ absl::StatusOr<ChannelSpec> ParseChannel(absl::string_view text) {
     if (!absl::ConsumePrefix(&rest, ":")) {
       return absl::InvalidArgumentError(
           "channel type 'port' must specify a port number");
+    }
+    // port:<addr>:<port> listens on one address; UML's port:<port>, on all.
+    if (const size_t colon = rest.rfind(':');
+        colon != absl::string_view::npos) {
+      const absl::string_view address = rest.substr(0, colon);
+      chan.listen_address = ParseIpv4Address(address);
+      if (!chan.listen_address.has_value()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "couldn't parse listening address '", address, "' (a.b.c.d)"));
+      }
+      rest.remove_prefix(colon + 1);
     }
     const std::optional<uint64_t> port = ParseWholeNumber(rest, 0, 65535);
     if (!port.has_value() || *port == 0) {

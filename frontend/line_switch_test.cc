@@ -43,9 +43,15 @@ TEST(ParseChannelTest, EveryType) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->type, Type::kPort);
   EXPECT_EQ(c->port, 9000);
+  EXPECT_FALSE(c->listen_address.has_value());  // every address, as UML
   c = ParseChannel("port:65535");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->port, 65535);
+  c = ParseChannel("port:127.0.0.1:9000");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->port, 9000);
+  ASSERT_TRUE(c->listen_address.has_value());
+  EXPECT_EQ(c->listen_address->ToString(), "127.0.0.1");
   c = ParseChannel("pty");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->type, Type::kPty);
@@ -62,8 +68,9 @@ TEST(ParseChannelTest, EveryType) {
 }
 
 TEST(ParseChannelTest, RoundTripsThroughToString) {
-  for (const char* text : {"fd:0", "fd:3", "null", "port:9123", "pty", "pts",
-                           "tty:/dev/null", "xterm"}) {
+  for (const char* text :
+       {"fd:0", "fd:3", "null", "port:9123", "port:127.0.0.1:9123", "pty",
+        "pts", "tty:/dev/null", "xterm"}) {
     absl::StatusOr<ChannelSpec> c = ParseChannel(text);
     ASSERT_TRUE(c.ok()) << text;
     EXPECT_EQ(c->ToString(), text);
@@ -89,6 +96,9 @@ TEST(ParseChannelTest, Refusals) {
       {"port:0", "couldn't parse port '0'"},
       {"port:65536", "couldn't parse port '65536'"},
       {"port:http", "couldn't parse port"},
+      {"port:localhost:9000", "couldn't parse listening address 'localhost'"},
+      {"port:127.0.0.1:", "couldn't parse port ''"},
+      {"port:1.2.3:9000", "couldn't parse listening address"},
       {"tty", "must specify a device"},
       {"tty:", "must specify a device"},
       {"ttyS0", "must specify a device"},

@@ -12,7 +12,9 @@ std::string ChannelSpec::ToString() const {
     case Type::kNull:
       return "null";
     case Type::kPort:
-      return absl::StrCat("port:", port);
+      return listen_address.has_value()
+                 ? absl::StrCat("port:", listen_address->ToString(), ":", port)
+                 : absl::StrCat("port:", port);
     case Type::kPty:
       return "pty";
     case Type::kPts:

@@ -65,16 +65,19 @@ enum class LineKind { kConsole, kSerial };
 struct ChannelSpec {
   enum class Type { kFd, kNull, kPort, kPty, kPts, kTty, kXterm };
   Type type = Type::kNull;
-  int fd = -1;           // kFd: host file descriptor
-  uint16_t port = 0;     // kPort: TCP port, 1..65535
+  int fd = -1;        // kFd: host file descriptor
+  uint16_t port = 0;  // kPort: TCP port, 1..65535
+  // kPort: the address to listen on (port:<addr>:<port>); none: every
+  // address, as UML listens.
+  std::optional<Ipv4Address> listen_address;
   std::string tty_path;  // kTty: host tty device, non-empty
 
-  // Canonical text: "fd:0", "null", "port:9000", "pty", "pts",
-  // "tty:/dev/tty3", "xterm".
+  // Canonical text: "fd:0", "null", "port:9000", "port:127.0.0.1:9000",
+  // "pty", "pts", "tty:/dev/tty3", "xterm".
   std::string ToString() const;
   friend bool operator==(const ChannelSpec& a, const ChannelSpec& b) {
     return a.type == b.type && a.fd == b.fd && a.port == b.port &&
-           a.tty_path == b.tty_path;
+           a.listen_address == b.listen_address && a.tty_path == b.tty_path;
   }
 };
 

@@ -71,9 +71,15 @@ absl::StatusOr<std::unique_ptr<Channel>> OpenOne(const ChannelSpec& chan,
       std::shared_ptr<PortServer>& server = (*c.servers)[chan.port];
       if (server == nullptr) {
         absl::StatusOr<std::shared_ptr<PortServer>> s =
-            PortServer::Listen(chan.port);
+            PortServer::Listen(chan.port, chan.listen_address);
         if (!s.ok()) return s.status();
         server = std::move(*s);
+      } else if (server->address() != chan.listen_address) {
+        // One listening socket per port: its lines share one address.
+        return absl::InvalidArgumentError(absl::StrCat(
+            "port ", chan.port, " already listens on ",
+            server->address().has_value() ? server->address()->ToString()
+                                          : "every address"));
       }
       absl::StatusOr<std::unique_ptr<PortChannel>> line = server->NewLine();
       if (!line.ok()) return line.status();

@@ -21,6 +21,9 @@ struct MacAddress {
   friend bool operator==(const MacAddress& a, const MacAddress& b) {
     return a.bytes == b.bytes;
   }
+  friend bool operator!=(const MacAddress& a, const MacAddress& b) {
+    return !(a == b);
+  }
 };
 
 struct Ipv4Address {
@@ -28,6 +31,9 @@ struct Ipv4Address {
   std::string ToString() const;  // "192.168.0.254"
   friend bool operator==(const Ipv4Address& a, const Ipv4Address& b) {
     return a.octets == b.octets;
+  }
+  friend bool operator!=(const Ipv4Address& a, const Ipv4Address& b) {
+    return !(a == b);
   }
 };
 

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "devices/chan/host_terminal.h"
 #include "devices/chan/port_channel.h"
@@ -343,6 +345,29 @@ TEST(PortChannelTest, OutOfDescriptorsTheAcceptThreadDoesNotSpin) {
   EXPECT_LT(seconds(after) - seconds(before), 0.3)
       << "the accept thread spins while out of descriptors";
   EXPECT_GE((*server)->refused(), 1u);
+}
+
+// port:<addr>:<port> listens on that address only (UML's port:<port>, on
+// every address).
+TEST(PortChannelTest, ListensOnTheGivenAddressOnly) {
+  auto server = PortServer::Listen(0, Ipv4Address{{127, 0, 0, 1}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto any = PortServer::Listen(0);
+  ASSERT_TRUE(any.ok()) << any.status();
+  auto bound = [](uint16_t port) {
+    // Which address the listening socket holding `port` is bound to,
+    // from /proc/net/tcp (local address in hex, then the port).
+    std::ifstream in("/proc/net/tcp");
+    std::string line;
+    const std::string port_hex = absl::StrFormat(":%04X ", port);
+    while (std::getline(in, line)) {
+      const size_t at = line.find(port_hex);
+      if (at != std::string::npos && at < 20) return line.substr(at - 8, 8);
+    }
+    return std::string("?");
+  };
+  EXPECT_EQ(bound((*server)->port()), "0100007F");
+  EXPECT_EQ(bound((*any)->port()), "00000000");
 }
 
 TEST(PortChannelTest, BusyPortIsAnErrorNamingIt) {

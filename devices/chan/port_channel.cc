@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -41,8 +42,12 @@ bool WouldBlock() { return errno == EAGAIN || errno == EWOULDBLOCK; }
 // ---------------------------------------------------------------------------
 // PortServer
 
-absl::StatusOr<std::shared_ptr<PortServer>> PortServer::Listen(uint16_t port) {
-  const std::string what = absl::StrCat("port:", port);
+absl::StatusOr<std::shared_ptr<PortServer>> PortServer::Listen(
+    uint16_t port, std::optional<Ipv4Address> address) {
+  const std::string what =
+      address.has_value()
+          ? absl::StrCat("port:", address->ToString(), ":", port)
+          : absl::StrCat("port:", port);
   UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return ErrnoStatus(what + ": socket");
   int one = 1;
@@ -50,6 +55,9 @@ absl::StatusOr<std::shared_ptr<PortServer>> PortServer::Listen(uint16_t port) {
   struct sockaddr_in addr = {};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  if (address.has_value()) {
+    std::memcpy(&addr.sin_addr.s_addr, address->octets.data(), 4);
+  }
   addr.sin_port = htons(port);
   if (bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) !=
       0) {
@@ -65,13 +73,15 @@ absl::StatusOr<std::shared_ptr<PortServer>> PortServer::Listen(uint16_t port) {
   UniqueFd stop(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop.valid()) return ErrnoStatus(what + ": eventfd");
   std::shared_ptr<PortServer> server(
-      new PortServer(port, std::move(fd), std::move(stop)));
+      new PortServer(port, address, std::move(fd), std::move(stop)));
   server->accept_thread_ = std::thread([s = server.get()] { s->AcceptLoop(); });
   return server;
 }
 
-PortServer::PortServer(uint16_t port, UniqueFd listen_fd, UniqueFd stop_fd)
+PortServer::PortServer(uint16_t port, std::optional<Ipv4Address> address,
+                       UniqueFd listen_fd, UniqueFd stop_fd)
     : port_(port),
+      address_(std::move(address)),
       listen_fd_(std::move(listen_fd)),
       stop_fd_(std::move(stop_fd)),
       spare_fd_(open("/dev/null", O_RDONLY | O_CLOEXEC)) {}

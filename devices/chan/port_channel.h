@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +44,7 @@
 #include "absl/time/time.h"
 #include "devices/chan/channel.h"
 #include "devices/chan/telnet.h"
+#include "util/net_address.h"
 #include "util/unique_fd.h"
 
 namespace kuml {
@@ -51,15 +53,18 @@ class PortChannel;
 
 class PortServer : public std::enable_shared_from_this<PortServer> {
  public:
-  // Binds 0.0.0.0:<port> (SO_REUSEADDR) and starts accepting. Errors name
-  // the port ("port:9000: bind: Address already in use"). Port 0 picks a
-  // free one (tests); port() tells which.
-  static absl::StatusOr<std::shared_ptr<PortServer>> Listen(uint16_t port);
+  // Binds <address>:<port> (every address when none, as UML does;
+  // SO_REUSEADDR) and starts accepting. Errors name the port ("port:9000:
+  // bind: Address already in use"). Port 0 picks a free one (tests); port()
+  // tells which.
+  static absl::StatusOr<std::shared_ptr<PortServer>> Listen(
+      uint16_t port, std::optional<Ipv4Address> address = std::nullopt);
   ~PortServer();
   PortServer(const PortServer&) = delete;
   PortServer& operator=(const PortServer&) = delete;
 
   uint16_t port() const { return port_; }
+  const std::optional<Ipv4Address>& address() const { return address_; }
   // Connections waiting for a line beyond which new ones are turned away.
   static constexpr size_t kMaxWaiting = 16;
 
@@ -73,7 +78,8 @@ class PortServer : public std::enable_shared_from_this<PortServer> {
 
  private:
   friend class PortChannel;
-  PortServer(uint16_t port, UniqueFd listen_fd, UniqueFd stop_fd);
+  PortServer(uint16_t port, std::optional<Ipv4Address> address,
+             UniqueFd listen_fd, UniqueFd stop_fd);
   void AcceptLoop();
   // Accepts one connection and greets it, or turns it away; false when
   // accepting failed for want of descriptors even with the spare one.
@@ -85,6 +91,7 @@ class PortServer : public std::enable_shared_from_this<PortServer> {
   void Unregister(PortChannel* line);
 
   const uint16_t port_;
+  const std::optional<Ipv4Address> address_;
   UniqueFd listen_fd_;
   UniqueFd stop_fd_;  // eventfd: ends the accept thread
   // Held open so that one descriptor is always there to accept (and
