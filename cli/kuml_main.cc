@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "devices/chan/terminal_mode.h"
 #include "frontend/command_line.h"
 #include "frontend/guest_cmdline.h"
 #include "frontend/help_text.h"
@@ -22,11 +23,13 @@
 #include "machine/machine.h"
 #include "machine/machine_builder.h"
 #include "machine/net_factory.h"
+#include "machine/sandbox_policy.h"
 #include "mconsole/grpc_service.h"
 #include "mconsole/mconsole_host.h"
 #include "vmm/boot_trace.h"
 #include "vmm/cpu/host_kvm.h"
 #include "vmm/kvm/kvm.h"
+#include "vmm/sandbox/syscall_filter.h"
 
 namespace kuml {
 namespace {
@@ -171,6 +174,20 @@ int Main(int argc, char** argv) {
   } else {
     Say(absl::StrCat("no mconsole for this guest: ",
                      started.status().message()));
+  }
+
+  // Everything is open: from here on each thread keeps to the system calls
+  // kuml makes (machine/sandbox_policy.h), unless sandbox=off.
+  if (spec->sandbox) {
+    SetSandboxFatalHook(&RestoreAllTerminals);
+    absl::Status sandboxed =
+        InstallSyscallFilter(KumlProcessFilter(), /*all_threads=*/true);
+    if (!sandboxed.ok()) {
+      Say(absl::StrCat("sandbox: ", sandboxed.message(),
+                       " (sandbox=off runs without it)"));
+      return kExitVmmError;
+    }
+    config->sandbox_vcpus = true;
   }
 
   for (int boot = 1;; ++boot) {

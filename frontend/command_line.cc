@@ -30,6 +30,7 @@ class Parser {
   // Handlers. `arg` is the whole argument, `value` what follows the switch
   // name.
   absl::Status Kernel(absl::string_view arg, absl::string_view value);
+  absl::Status Sandbox(absl::string_view arg, absl::string_view value);
   absl::Status PassThrough(absl::string_view arg, absl::string_view value);
   absl::Status Debug(absl::string_view arg, absl::string_view value);
   absl::Status Umid(absl::string_view arg, absl::string_view value);
@@ -80,6 +81,7 @@ struct Handler {
 // (console= before con, ssl-non-raw before ssl).
 constexpr Handler kHandlers[] = {
     {"kernel=", Match::kPrefix, Level::kUml, &Parser::Kernel},
+    {"sandbox=", Match::kPrefix, Level::kUml, &Parser::Sandbox},
     {"console=", Match::kPrefix, Level::kUml, &Parser::PassThrough},
     {"debug", Match::kExact, Level::kUml, &Parser::Debug},
     {"root=", Match::kPrefix, Level::kUml, &Parser::PassThrough},
@@ -134,6 +136,17 @@ absl::Status Parser::Kernel(absl::string_view arg, absl::string_view value) {
   if (value.empty()) return Error(arg, "missing kernel file name");
   NoteRepeat(arg, kernel_switch_);
   spec_.kernel_path = std::string(value);
+  return absl::OkStatus();
+}
+
+absl::Status Parser::Sandbox(absl::string_view arg, absl::string_view value) {
+  if (value == "on") {
+    spec_.sandbox = true;
+  } else if (value == "off") {
+    spec_.sandbox = false;
+  } else {
+    return Error(arg, "expected sandbox=on or sandbox=off");
+  }
   return absl::OkStatus();
 }
 

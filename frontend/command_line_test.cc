@@ -152,6 +152,10 @@ TEST(ParseCommandLineTest, Umid) {
   ExpectError({"umid="}, "umid=", "empty");
   ExpectError({"umid=a/b"}, "umid=a/b", "can't contain '/'");
   ExpectError({"umid=kumld.d"}, "umid=kumld.d", "reserved");
+  EXPECT_TRUE(Parse({}).sandbox);
+  EXPECT_FALSE(Parse({"sandbox=off"}).sandbox);
+  EXPECT_TRUE(Parse({"sandbox=off", "sandbox=on"}).sandbox);
+  ExpectError({"sandbox=maybe"}, "sandbox=maybe", "sandbox=on or sandbox=off");
   ExpectError({"umid=a b"}, "umid=a b", "can't contain");
   ExpectError({"umid=a\nb"}, "umid=a\nb", "can't contain");
   ExpectError({"umid=."}, "umid=.", "can't be '.' or '..'");

@@ -221,8 +221,11 @@ struct MconsoleNotifySpec {
 };
 
 struct MachineSpec {
-  // kernel=<path>: kuml's one new switch. Empty: the CLI picks its default.
+  // kernel=<path>: kuml's own switch. Empty: the CLI picks its default.
   std::string kernel_path;
+  // sandbox=on|off (kuml's own): seccomp filters on every thread once the
+  // guest's devices are open. On unless turned off (for debugging).
+  bool sandbox = true;
   std::string initrd_path;                // initrd=
   uint64_t mem_bytes = kDefaultMemBytes;  // mem=, rounded up to 4 KiB
   std::string umid;     // umid=; empty: none given (pick a random one)

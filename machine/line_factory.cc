@@ -221,6 +221,15 @@ absl::StatusOr<std::unique_ptr<LineFactory>> LineFactory::Open(
 absl::StatusOr<PluggableDevice> LineFactory::OpenHotLine(LineKind kind,
                                                          int index,
                                                          const LineSpec& line) {
+  if (spec_.sandbox && (line.input.type == ChannelSpec::Type::kXterm ||
+                        line.output.type == ChannelSpec::Type::kXterm)) {
+    // An emulator started now would run under kuml's seccomp filter, which
+    // has no exec: it could not even start.
+    return absl::FailedPreconditionError(absl::StrCat(
+        LineName(kind, index), "=", line.config,
+        ": an xterm can only be opened at boot while the sandbox is on "
+        "(start kuml with sandbox=off to add one later)"));
+  }
   PortChannel* port_line = nullptr;
   absl::StatusOr<std::unique_ptr<Channel>> opened;
   {

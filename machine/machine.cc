@@ -1,7 +1,11 @@
 #include "machine/machine.h"
 
+#include <cstdlib>
+
+#include "absl/base/internal/sysinfo.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "machine/sandbox_policy.h"
 #include "vmm/boot/cpu_state.h"
 #include "vmm/boot/kernel_loader.h"
 #include "vmm/boot/mptable.h"
@@ -137,6 +141,18 @@ absl::Status Machine::Init(const Kvm& kvm) {
     runners_.push_back(std::make_unique<VcpuRunner>(
         vcpus_.back().get(), &pio_, &mmio_, memory_.get(), this));
     runners_.back()->SetPauseGate(&pause_gate_);
+    if (config_.sandbox_vcpus) {
+      runners_.back()->SetThreadStartHook([] {
+        // What reads /sys/devices/system/cpu/online the first time it is
+        // needed must have done so before the vCPU filter (no openat):
+        // Abseil's CPU count (absl::Mutex's spin decision, cached once per
+        // process) and this thread's malloc arena.
+        (void)absl::base_internal::NumCPUs();
+        void* volatile warm = std::malloc(64);
+        std::free(warm);
+        return InstallSyscallFilter(KumlVcpuFilter(), false);
+      });
+    }
   }
   return absl::OkStatus();
 }

@@ -70,6 +70,9 @@ struct MachineConfig {
   // Empty virtio-mmio slots announced after the devices, for PlugVirtio()
   // (mconsole hot-plug); fewer when the slots run out.
   uint32_t spare_virtio_slots = 0;
+  // Each vCPU thread adds the vCPU seccomp filter (sandbox_policy.h) before
+  // it first runs the guest.
+  bool sandbox_vcpus = false;
 };
 
 class Machine : public StopControl, public GuestRequestSink {

@@ -34,6 +34,13 @@ start_kuml "$log" kernel="$payload" ubd0="$disk" umid=pay mem=64M mconsole=notif
 wait_for 60 "the mconsole socket" test -S "$uml_dir/pay/mconsole"
 wait_for 60 "the gRPC socket" test -S "$uml_dir/pay/grpc"
 expect_eq "pid file" "$(cat "$uml_dir/pay/pid")" "$kuml_pid"
+# The sandbox is on by default: seccomp filters on every thread, no new
+# privileges (machine/sandbox_policy.h); each vCPU thread has one more.
+expect_eq "seccomp mode" "$(awk '/^Seccomp:/ {print $2}' /proc/$kuml_pid/status)" 2
+expect_eq "no_new_privs" "$(awk '/^NoNewPrivs:/ {print $2}' /proc/$kuml_pid/status)" 1
+vcpu_tid=$(grep -l '^kuml-vcpu0$' /proc/$kuml_pid/task/*/comm | head -1 | cut -d/ -f5)
+[ -n "$vcpu_tid" ] || fail "no kuml-vcpu0 thread"
+expect_eq "vCPU filters" "$(awk '/^Seccomp_filters:/ {print $2}' /proc/$kuml_pid/task/$vcpu_tid/status)" 2
 wait_for 120 "the payload to start" grep -q "counter: start" "$log"
 
 mc pay version

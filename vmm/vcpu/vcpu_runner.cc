@@ -87,6 +87,18 @@ void VcpuRunner::Join() {
 
 void VcpuRunner::Loop() {
   t_kvm_run = vcpu_->run();
+  // "kuml-vcpu<N>" in ps, top and strace -Y.
+  pthread_setname_np(pthread_self(),
+                     absl::StrCat("kuml-vcpu", vcpu_->id()).c_str());
+  if (start_hook_) {
+    absl::Status s = start_hook_();
+    if (!s.ok()) {
+      control_->RequestStop(
+          StopReason::kError,
+          absl::StrCat("vCPU ", vcpu_->id(), ": ", s.message()));
+      return;
+    }
+  }
   while (!control_->stop_requested()) {
     if (gate_ != nullptr && gate_->closed()) {
       gate_->Park();

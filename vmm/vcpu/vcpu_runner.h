@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -48,6 +49,12 @@ class VcpuRunner {
   // Before Start(): the gate this vCPU parks at while the machine is
   // stopped (mconsole `stop`). Not owned; may stay null (never parks).
   void SetPauseGate(PauseGate* gate) { gate_ = gate; }
+  // Before Start(): run first on the vCPU's own thread (the sandbox adds
+  // the vCPU filter there). An error stops the machine before the vCPU
+  // runs.
+  void SetThreadStartHook(std::function<absl::Status()> hook) {
+    start_hook_ = std::move(hook);
+  }
 
   void Start();
   // Thread-safe. Harmless before Start() and after the thread ended.
@@ -70,6 +77,7 @@ class VcpuRunner {
   IoBus* mmio_;
   GuestMemory* memory_;
   StopControl* control_;
+  std::function<absl::Status()> start_hook_;
   PauseGate* gate_ = nullptr;
   std::thread thread_;
   std::atomic<bool> running_{false};
