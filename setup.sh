@@ -35,6 +35,7 @@ packages=(
   qemu-system-x86 linux-image-amd64 kmod cpio gzip bc
   uml-utilities user-mode-linux clang busybox-static e2fsprogs
   libslirp-dev libvdeplug-dev libpcap-dev vde2 iproute2 iputils-ping
+  libseccomp-dev  # the VMM's sandbox (vmm/sandbox)
   slirp  # the real UML's slirp transport, beside kuml's (bench/net_vm_bench.sh)
 )
 # Node.js and npm (for the Node gRPC client test): machines may already carry
