@@ -50,36 +50,22 @@ class FakeGuest {
     unlink(path_.c_str());
     rmdir(dir_.c_str());
   }
-  // Answers one request with `packets`, to the sender's address.
-  std::thread Serve(std::vector<std::string> packets, std::string* got) {
-    return std::thread([this, packets, got] {
+  // Answers one request with `packets`, to the sender's address; when
+  // `forged` is given, another local socket sends it to the client first.
+  std::thread Serve(std::vector<std::string> packets, std::string* got,
+                    std::string forged = "") {
+    return std::thread([this, packets, got, forged] {
       char buf[600];
       sockaddr_un from{};
       socklen_t len = sizeof(from);
       ssize_t n = recvfrom(fd_.get(), buf, sizeof(buf), 0,
                            reinterpret_cast<sockaddr*>(&from), &len);
       got->assign(buf, n > 0 ? n : 0);
-      for (const std::string& p : packets) {
-        sendto(fd_.get(), p.data(), p.size(), 0,
+      if (!forged.empty()) {
+        UniqueFd rogue(socket(AF_UNIX, SOCK_DGRAM, 0));
+        sendto(rogue.get(), forged.data(), forged.size(), 0,
                reinterpret_cast<sockaddr*>(&from), len);
       }
-    });
-  }
-  // Like Serve(), but another local socket first sends the client a forged
-  // final answer to the same address.
-  std::thread ServeAfterForgery(std::vector<std::string> packets,
-                                std::string* got) {
-    return std::thread([this, packets, got] {
-      char buf[600];
-      sockaddr_un from{};
-      socklen_t len = sizeof(from);
-      ssize_t n = recvfrom(fd_.get(), buf, sizeof(buf), 0,
-                           reinterpret_cast<sockaddr*>(&from), &len);
-      got->assign(buf, n > 0 ? n : 0);
-      UniqueFd rogue(socket(AF_UNIX, SOCK_DGRAM, 0));
-      const std::string forged = Packet(0, 0, "forged");
-      sendto(rogue.get(), forged.data(), forged.size(), 0,
-             reinterpret_cast<sockaddr*>(&from), len);
       for (const std::string& p : packets) {
         sendto(fd_.get(), p.data(), p.size(), 0,
                reinterpret_cast<sockaddr*>(&from), len);
@@ -137,7 +123,8 @@ TEST(MconsoleClientTest, MissingFinalPacketTimesOut) {
 TEST(MconsoleClientTest, AnswersFromAnotherSocketAreIgnored) {
   FakeGuest guest;
   std::string got;
-  std::thread t = guest.ServeAfterForgery({Packet(0, 0, "genuine")}, &got);
+  std::thread t =
+      guest.Serve({Packet(0, 0, "genuine")}, &got, Packet(0, 0, "forged"));
   absl::StatusOr<MconsoleAnswer> a =
       SendMconsoleCommand(guest.path(), "version");
   t.join();
