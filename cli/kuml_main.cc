@@ -2,6 +2,7 @@
 // command line (`kuml ubd0=root_fs con0=fd:0,fd:1 mem=128M`).
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
@@ -29,6 +30,7 @@
 #include "vmm/boot_trace.h"
 #include "vmm/cpu/host_kvm.h"
 #include "vmm/kvm/kvm.h"
+#include "vmm/sandbox/jail.h"
 #include "vmm/sandbox/syscall_filter.h"
 
 namespace kuml {
@@ -91,6 +93,11 @@ int Main(int argc, char** argv) {
     return 0;
   }
   for (const std::string& w : spec->warnings) Say("warning: " + w);
+  if (spec->jail_user.has_value() && geteuid() != 0) {
+    Say(absl::StrCat("jail: needs root (kuml runs as uid ", geteuid(),
+                     "); run it as root, or without jail"));
+    return kExitUsage;
+  }
   absl::Status supported = CheckSupported(*spec);
   if (supported.ok()) supported = CheckNetSwitches(*spec);
   if (!supported.ok()) {
@@ -153,6 +160,7 @@ int Main(int argc, char** argv) {
   mconsole_options.kernel_path = config->kernel_path;
   mconsole_options.agent = &agent;
   mconsole_options.lines = lines->get();
+  mconsole_options.jailed = spec->jail_user.has_value();
   mconsole_options.grpc_door = [](const std::string& path,
                                   mconsole::CommandCore* core)
       -> absl::StatusOr<std::unique_ptr<mconsole::Door>> {
@@ -176,8 +184,27 @@ int Main(int argc, char** argv) {
                      started.status().message()));
   }
 
-  // Everything is open: from here on each thread keeps to the system calls
-  // kuml makes (machine/sandbox_policy.h), unless sandbox=off.
+  // Everything is open: from here on kuml needs neither the host's files nor
+  // root (jail, as root), and each thread keeps to the system calls kuml
+  // makes (machine/sandbox_policy.h), unless sandbox=off.
+  if (spec->jail_user.has_value()) {
+    if (!mconsole) {
+      Say("jail: needs the umid directory, which could not be set up");
+      return kExitVmmError;
+    }
+    JailOptions jail;
+    jail.user = *spec->jail_user;
+    jail.umid_dir = mconsole->dir().path();
+    jail.kernel_path = config->kernel_path;
+    jail.initrd_path = config->initrd_path;
+    absl::StatusOr<JailPaths> jailed = EnterJail(jail);
+    if (!jailed.ok()) {
+      Say(std::string(jailed.status().message()));
+      return kExitVmmError;
+    }
+    config->kernel_path = jailed->kernel_path;
+    config->initrd_path = jailed->initrd_path;
+  }
   if (spec->sandbox) {
     SetSandboxFatalHook(&RestoreAllTerminals);
     absl::Status sandboxed =

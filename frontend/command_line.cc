@@ -31,6 +31,7 @@ class Parser {
   // name.
   absl::Status Kernel(absl::string_view arg, absl::string_view value);
   absl::Status Sandbox(absl::string_view arg, absl::string_view value);
+  absl::Status Jail(absl::string_view arg, absl::string_view value);
   absl::Status PassThrough(absl::string_view arg, absl::string_view value);
   absl::Status Debug(absl::string_view arg, absl::string_view value);
   absl::Status Umid(absl::string_view arg, absl::string_view value);
@@ -82,6 +83,8 @@ struct Handler {
 constexpr Handler kHandlers[] = {
     {"kernel=", Match::kPrefix, Level::kUml, &Parser::Kernel},
     {"sandbox=", Match::kPrefix, Level::kUml, &Parser::Sandbox},
+    {"jail=", Match::kPrefix, Level::kUml, &Parser::Jail},
+    {"jail", Match::kExact, Level::kUml, &Parser::Jail},
     {"console=", Match::kPrefix, Level::kUml, &Parser::PassThrough},
     {"debug", Match::kExact, Level::kUml, &Parser::Debug},
     {"root=", Match::kPrefix, Level::kUml, &Parser::PassThrough},
@@ -147,6 +150,14 @@ absl::Status Parser::Sandbox(absl::string_view arg, absl::string_view value) {
   } else {
     return Error(arg, "expected sandbox=on or sandbox=off");
   }
+  return absl::OkStatus();
+}
+
+absl::Status Parser::Jail(absl::string_view arg, absl::string_view value) {
+  if (arg == "jail=" || (arg != "jail" && value.empty())) {
+    return Error(arg, "expected jail or jail=<user>");
+  }
+  spec_.jail_user = arg == "jail" ? "nobody" : std::string(value);
   return absl::OkStatus();
 }
 

@@ -156,6 +156,10 @@ TEST(ParseCommandLineTest, Umid) {
   EXPECT_FALSE(Parse({"sandbox=off"}).sandbox);
   EXPECT_TRUE(Parse({"sandbox=off", "sandbox=on"}).sandbox);
   ExpectError({"sandbox=maybe"}, "sandbox=maybe", "sandbox=on or sandbox=off");
+  EXPECT_FALSE(Parse({}).jail_user.has_value());
+  EXPECT_EQ(Parse({"jail"}).jail_user, "nobody");
+  EXPECT_EQ(Parse({"jail=kuml"}).jail_user, "kuml");
+  ExpectError({"jail="}, "jail=", "expected jail or jail=<user>");
   ExpectError({"umid=a b"}, "umid=a b", "can't contain");
   ExpectError({"umid=a\nb"}, "umid=a\nb", "can't contain");
   ExpectError({"umid=."}, "umid=.", "can't be '.' or '..'");

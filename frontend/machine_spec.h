@@ -226,6 +226,9 @@ struct MachineSpec {
   // sandbox=on|off (kuml's own): seccomp filters on every thread once the
   // guest's devices are open. On unless turned off (for debugging).
   bool sandbox = true;
+  // jail / jail=<user> (UML's switch; root only): after the devices are
+  // open, chroot into the umid directory and become <user> (nobody).
+  std::optional<std::string> jail_user;
   std::string initrd_path;                // initrd=
   uint64_t mem_bytes = kDefaultMemBytes;  // mem=, rounded up to 4 KiB
   std::string umid;     // umid=; empty: none given (pick a random one)

@@ -110,6 +110,12 @@ Reply HotPlug::ConfigQuery(DeviceKind kind, absl::string_view unit) {
 }
 
 Reply HotPlug::ConfigAdd(DeviceKind kind, absl::string_view device_switch) {
+  if (options_.jailed && kind != DeviceKind::kMem) {
+    return Reply::Error(
+        absl::StatusCode::kFailedPrecondition,
+        "kuml runs in a jail (the jail switch): it cannot open host files or "
+        "devices any more; start it without jail to add devices");
+  }
   switch (kind) {
     case DeviceKind::kUbd:
       return ConfigAddDisk(device_switch);

@@ -55,6 +55,8 @@ class HotPlug {
     // How long the agent may take to bind or unbind a device (the guest
     // kernel probes it).
     absl::Duration limit = absl::Seconds(30);
+    // kuml is jailed: no device can be added.
+    bool jailed = false;
   };
 
   HotPlug(Options options, AgentCall call_agent);

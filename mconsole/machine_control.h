@@ -42,6 +42,9 @@ struct MachineControlOptions {
   // may be null (no line can be added). Disks and network devices come
   // from their factories in machine/.
   LineFactory* lines = nullptr;
+  // kuml runs in a jail (vmm/sandbox/jail.h): no host file or device can be
+  // opened any more, so config <dev>= is refused.
+  bool jailed = false;
   // How long the agent may take to bind or unbind a hot-plugged device (the
   // guest kernel probes it).
   absl::Duration hotplug_limit = absl::Seconds(30);

@@ -41,6 +41,7 @@ struct MconsoleHostOptions {
   // Opens the lines added at run time (MachineControlOptions::lines); not
   // owned, may be null.
   LineFactory* lines = nullptr;
+  bool jailed = false;    // MachineControlOptions::jailed
   DoorFactory grpc_door;  // may be empty: no gRPC socket
 };
 
