@@ -9,6 +9,7 @@
 4. Every package's BUILD sets a default_visibility, and only the packages
    meant for everyone (util/, tests/, guest/, third_party/) make it public.
 5. Each UML device kind is built in one place: its factory in machine/.
+6. Every file or folder ARCHITECTURE.md names (`path/like/this.cc`) exists.
 
 Run from anywhere: python3 tests/layering/check_layers.py [repo root].
 Prints every violation and exits 1 if there is one.
@@ -144,6 +145,16 @@ def check(root):
             problems.append(
                 f"{rel}/BUILD: default_visibility is public; name the layers "
                 f"above {top}/ (the package groups in //BUILD)")
+    doc = os.path.join(root, "ARCHITECTURE.md")
+    if os.path.exists(doc):
+        with open(doc) as f:
+            named = set(re.findall(r"`([a-z_]+/[A-Za-z0-9_./]+)`", f.read()))
+        for path in sorted(named):
+            if not os.path.exists(os.path.join(root, path.rstrip("/"))):
+                problems.append(f"ARCHITECTURE.md names {path}, which does "
+                                f"not exist")
+    else:
+        problems.append("ARCHITECTURE.md is missing")
     return problems
 
 
