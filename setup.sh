@@ -80,7 +80,7 @@ log "building the VMM (bazel)"
 bazel build //cli:all
 mkdir -p out/bin
 bin_dir=$(bazel info bazel-bin 2>/dev/null)
-for b in kuml umlctl; do
+for b in kuml umlctl kumld; do
   install -m 0755 "$bin_dir/cli/$b" "out/bin/$b"
 done
 

@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -70,6 +72,29 @@ enum ExitStatus {
 // that has its port open; without one a command fails at once).
 constexpr absl::Duration kAgentCallLimit = absl::Seconds(10);
 
+// --showconfig: UML prints the .config it was built with; kuml prints the
+// guest kernel's, which guest/build-kernel.sh keeps beside the vmlinux it
+// builds (<dir>/config).
+int ShowConfig(const MachineSpec& spec) {
+  const std::string kernel =
+      spec.kernel_path.empty() ? DefaultKernelPath() : spec.kernel_path;
+  char real[PATH_MAX];
+  std::string config;
+  if (realpath(kernel.c_str(), real) != nullptr) {
+    const std::string path = real;
+    config = path.substr(0, path.rfind('/')) + "/config";
+  }
+  std::ifstream in(config);
+  if (config.empty() || !in) {
+    Say(absl::StrCat("--showconfig: no kernel configuration beside ", kernel,
+                     " (kuml's kernel build keeps one as config in the "
+                     "kernel's directory)"));
+    return kExitVmmError;
+  }
+  std::cout << in.rdbuf();
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   BootTracePoint("main");
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -87,11 +112,7 @@ int Main(int argc, char** argv) {
     std::cout << VersionString() << "\n";
     return 0;
   }
-  if (spec->show_config) {
-    Say("--showconfig: kuml has no kernel configuration of its own; the "
-        "guest kernel's is in guest/kernel/kuml.config");
-    return 0;
-  }
+  if (spec->show_config) return ShowConfig(*spec);
   for (const std::string& w : spec->warnings) Say("warning: " + w);
   if (spec->jail_user.has_value() && geteuid() != 0) {
     Say(absl::StrCat("jail: needs root (kuml runs as uid ", geteuid(),

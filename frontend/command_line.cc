@@ -32,6 +32,8 @@ class Parser {
   absl::Status Kernel(absl::string_view arg, absl::string_view value);
   absl::Status Sandbox(absl::string_view arg, absl::string_view value);
   absl::Status Jail(absl::string_view arg, absl::string_view value);
+  absl::Status HotplugSlots(absl::string_view arg, absl::string_view value);
+  absl::Status Obsolete(absl::string_view arg, absl::string_view value);
   absl::Status PassThrough(absl::string_view arg, absl::string_view value);
   absl::Status Debug(absl::string_view arg, absl::string_view value);
   absl::Status Umid(absl::string_view arg, absl::string_view value);
@@ -84,6 +86,16 @@ constexpr Handler kHandlers[] = {
     {"kernel=", Match::kPrefix, Level::kUml, &Parser::Kernel},
     {"sandbox=", Match::kPrefix, Level::kUml, &Parser::Sandbox},
     {"jail=", Match::kPrefix, Level::kUml, &Parser::Jail},
+    {"hotplug_slots=", Match::kPrefix, Level::kUml, &Parser::HotplugSlots},
+    // Switches of older UMLs that 6.1 no longer has: passed on, announced.
+    {"mode=", Match::kPrefix, Level::kUml, &Parser::Obsolete},
+    {"honeypot", Match::kExact, Level::kUml, &Parser::Obsolete},
+    {"fakehd", Match::kExact, Level::kUml, &Parser::Obsolete},
+    {"debug=", Match::kPrefix, Level::kUml, &Parser::Obsolete},
+    {"gdb-pid=", Match::kPrefix, Level::kUml, &Parser::Obsolete},
+    {"skas0", Match::kExact, Level::kUml, &Parser::Obsolete},
+    {"tty_log_dir=", Match::kPrefix, Level::kUml, &Parser::Obsolete},
+    {"tty_log_fd=", Match::kPrefix, Level::kUml, &Parser::Obsolete},
     {"jail", Match::kExact, Level::kUml, &Parser::Jail},
     {"console=", Match::kPrefix, Level::kUml, &Parser::PassThrough},
     {"debug", Match::kExact, Level::kUml, &Parser::Debug},
@@ -161,6 +173,28 @@ absl::Status Parser::Jail(absl::string_view arg, absl::string_view value) {
   return absl::OkStatus();
 }
 
+absl::Status Parser::HotplugSlots(absl::string_view arg,
+                                  absl::string_view value) {
+  const std::optional<uint64_t> n = ParseWholeNumber(value, 10, 19);
+  if (!n.has_value()) {
+    return Error(arg, "expected a number of slots, 0 to 19");
+  }
+  spec_.hotplug_slots = static_cast<int>(*n);
+  return absl::OkStatus();
+}
+
+absl::Status Parser::Obsolete(absl::string_view arg, absl::string_view) {
+  // UML 6.1 knows none of these either: it hands them to the guest kernel,
+  // which passes them to init. kuml does the same, but says so.
+  spec_.warnings.push_back(absl::StrCat(
+      arg,
+      ": a switch of older UMLs (tt/skas modes, honeypot, fake IDE, gdb "
+      "attach, tty logging) that UML 6.1 and kuml do not act on; passed to "
+      "the guest kernel, as UML 6.1 passes it"));
+  spec_.guest_args.push_back(std::string(arg));
+  return absl::OkStatus();
+}
+
 absl::Status Parser::PassThrough(absl::string_view arg, absl::string_view) {
   spec_.guest_args.push_back(std::string(arg));
   return absl::OkStatus();
@@ -169,7 +203,9 @@ absl::Status Parser::PassThrough(absl::string_view arg, absl::string_view) {
 absl::Status Parser::Debug(absl::string_view arg, absl::string_view) {
   spec_.debug = true;
   spec_.warnings.push_back(absl::StrCat(
-      arg, ": ignored; to debug the guest kernel use the VMM's gdb support"));
+      arg,
+      ": ignored (UML's skas mode needs no debug either); kuml has no "
+      "gdb stub yet"));
   return absl::OkStatus();
 }
 
@@ -400,6 +436,14 @@ absl::Status Parser::Vec(absl::string_view arg, absl::string_view) {
   absl::StatusOr<VecSpec> parsed = ParseVecSwitch(arg);
   if (!parsed.ok()) return parsed.status();
   const int index = parsed->index;
+  // kuml's vector device is a tap with offloads always negotiated: only the
+  // interface and the MAC mean something (machine/open_net_transport.cc).
+  for (const auto& [key, value] : parsed->options) {
+    if (key == "transport" || key == "ifname" || key == "mac") continue;
+    spec_.warnings.push_back(absl::StrCat(arg, ": ", key, "=", value,
+                                          " is accepted but has no effect in "
+                                          "kuml (only ifname= and mac= do)"));
+  }
   auto [it, inserted] = spec_.vec.emplace(index, *std::move(parsed));
   if (!inserted) {
     return Error(arg, absl::StrCat("vec", index, " is already configured by '",
@@ -432,6 +476,11 @@ absl::Status Parser::Stderr(absl::string_view arg, absl::string_view value) {
   }
   NoteRepeat(arg, stderr_switch_);
   spec_.stderr_console = *n != 0;
+  spec_.warnings.push_back(absl::StrCat(
+      arg,
+      ": accepted, no effect: kuml's guest has no early stderr console "
+      "(its kernel prints on con0), and kuml's own messages always go "
+      "to stderr"));
   return absl::OkStatus();
 }
 

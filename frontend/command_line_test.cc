@@ -82,16 +82,35 @@ TEST(ParseCommandLineTest, ReadmeLine) {
 TEST(ParseCommandLineTest, SimpleSwitches) {
   const MachineSpec spec =
       Parse({"kernel=/boot/vmlinux", "initrd=/boot/initrd.img", "umid=debian",
-             "uml_dir=/tmp/uml", "noreboot", "ssl-non-raw", "stderr=1"});
+             "uml_dir=/tmp/uml", "noreboot", "ssl-non-raw"});
   EXPECT_EQ(spec.kernel_path, "/boot/vmlinux");
   EXPECT_EQ(spec.initrd_path, "/boot/initrd.img");
   EXPECT_EQ(spec.umid, "debian");
   EXPECT_EQ(spec.uml_dir, "/tmp/uml");
   EXPECT_TRUE(spec.noreboot);
   EXPECT_TRUE(spec.ssl_non_raw);
-  EXPECT_EQ(spec.stderr_console, true);
   EXPECT_THAT(spec.guest_args, IsEmpty());
   EXPECT_THAT(spec.warnings, IsEmpty());
+}
+
+// No switch vanishes unannounced: those kuml accepts without acting on, and
+// older UMLs' switches (passed to the guest kernel, as UML 6.1 does), each
+// get a warning that names them. Before, they went to init silently.
+TEST(ParseCommandLineTest, SwitchesWithoutEffectAreNamed) {
+  const MachineSpec spec =
+      Parse({"stderr=1", "mode=skas0", "honeypot", "fakehd", "debug=parent",
+             "gdb-pid=42", "vec0:transport=tap,ifname=tap0,mtu=9000,depth=64"});
+  EXPECT_EQ(spec.stderr_console, true);
+  EXPECT_THAT(spec.guest_args, ElementsAre("mode=skas0", "honeypot", "fakehd",
+                                           "debug=parent", "gdb-pid=42"));
+  ASSERT_THAT(spec.warnings, SizeIs(8));
+  EXPECT_THAT(spec.warnings[0], StartsWith("stderr=1: accepted, no effect"));
+  for (int i = 1; i <= 5; ++i) {
+    EXPECT_THAT(spec.warnings[i], HasSubstr("a switch of older UMLs"));
+  }
+  // vec keys in the map's (alphabetical) order.
+  EXPECT_THAT(spec.warnings[6], HasSubstr("depth=64 is accepted but has no"));
+  EXPECT_THAT(spec.warnings[7], HasSubstr("mtu=9000"));
 }
 
 TEST(ParseCommandLineTest, QuietIsBothASwitchAndAGuestArgument) {
@@ -160,6 +179,9 @@ TEST(ParseCommandLineTest, Umid) {
   EXPECT_EQ(Parse({"jail"}).jail_user, "nobody");
   EXPECT_EQ(Parse({"jail=kuml"}).jail_user, "kuml");
   ExpectError({"jail="}, "jail=", "expected jail or jail=<user>");
+  EXPECT_FALSE(Parse({}).hotplug_slots.has_value());
+  EXPECT_EQ(Parse({"hotplug_slots=2"}).hotplug_slots, 2);
+  ExpectError({"hotplug_slots=20"}, "hotplug_slots=20", "0 to 19");
   ExpectError({"umid=a b"}, "umid=a b", "can't contain");
   ExpectError({"umid=a\nb"}, "umid=a\nb", "can't contain");
   ExpectError({"umid=."}, "umid=.", "can't be '.' or '..'");

@@ -229,6 +229,10 @@ struct MachineSpec {
   // jail / jail=<user> (UML's switch; root only): after the devices are
   // open, chroot into the umid directory and become <user> (nobody).
   std::optional<std::string> jail_user;
+  // hotplug_slots=<n> (kuml's own): empty virtio-mmio slots announced at
+  // boot for mconsole's config <dev>=. Unset: every slot left free (a
+  // machine has 19 in all).
+  std::optional<int> hotplug_slots;
   std::string initrd_path;                // initrd=
   uint64_t mem_bytes = kDefaultMemBytes;  // mem=, rounded up to 4 KiB
   std::string umid;     // umid=; empty: none given (pick a random one)

@@ -29,10 +29,6 @@ void FindIomem(const MachineSpec& spec, Uses& uses) {
   for (const IomemSpec& iomem : spec.iomem) uses.push_back(iomem.switch_text);
 }
 
-void FindShowConfig(const MachineSpec& spec, Uses& uses) {
-  if (spec.show_config) uses.push_back("--showconfig");
-}
-
 void FindVirtioUml(const MachineSpec& spec, Uses& uses) {
   for (const std::string& text : spec.virtio_uml_devices) {
     uses.push_back(text);
@@ -49,7 +45,6 @@ constexpr MissingFeature kMissingFeatures[] = {
     {"vec<n>: vector transports other than tap", FindVec},
     {"hostfs=", FindHostfs},
     {"iomem=", FindIomem},
-    {"--showconfig", FindShowConfig},
     {"virtio_uml.device=", FindVirtioUml},
 };
 

@@ -44,6 +44,7 @@ absl::StatusOr<PluggableDevice> OpenDiskDevice(int index, const UbdSpec& ubd,
                         absl::StrCat(name, ": ", backend.status().message()));
   }
   PluggableDevice device = DiskDevice(*std::move(backend), ubd.serial);
+  device.name = absl::StrCat("ubd", index);
   device.config = ubd.backing_file.empty()
                       ? ubd.file
                       : absl::StrCat(ubd.file, ",", ubd.backing_file);

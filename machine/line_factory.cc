@@ -258,6 +258,7 @@ absl::StatusOr<PluggableDevice> LineFactory::OpenHotLine(LineKind kind,
     return std::make_shared<ConsoleChannelPort>(loop, channel);
   };
   PluggableDevice device;
+  device.name = LineName(kind, index);
   device.make = ConsoleDeviceFactory({std::move(port)});
   device.config = line.config;
   device.console_tty = kind == LineKind::kConsole;
@@ -286,6 +287,7 @@ std::optional<PluggableDevice> LineFactory::ConsoleDevice() const {
     sources.push_back(ConsolePortSource{name, /*console=*/false, make});
   }
   PluggableDevice device;
+  device.name = "lines";
   device.make = ConsoleDeviceFactory(std::move(sources));
   return device;
 }

@@ -315,6 +315,11 @@ absl::Status Machine::Pause(absl::Duration timeout) {
   return flushed;
 }
 
+void Machine::PauseBeforeRun() {
+  absl::MutexLock pause_lock(&pause_mu_);
+  pause_gate_.Close();
+}
+
 absl::Status Machine::Resume() {
   absl::MutexLock pause_lock(&pause_mu_);
   if (!pause_gate_.closed()) {
@@ -348,6 +353,13 @@ void Machine::OnGuestRequest(GuestRequest request) {
       RequestStop(StopReason::kGuestPanic, "the guest kernel panicked");
       break;
   }
+}
+
+std::optional<uint32_t> Machine::BootSlot(const std::string& name) const {
+  for (uint32_t i = 0; i < config_.devices.size(); ++i) {
+    if (config_.devices[i].name == name) return i;  // slot i: see Init
+  }
+  return std::nullopt;
 }
 
 uint64_t Machine::total_exits() const {

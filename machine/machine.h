@@ -106,6 +106,9 @@ class Machine : public StopControl, public GuestRequestSink {
   absl::Status Pause(absl::Duration timeout = absl::Seconds(10));
   // FailedPrecondition when not paused.
   absl::Status Resume();
+  // Before Run(): the vCPUs will park before their first instruction, as
+  // if Pause() had been called (mconsole `stop` before the guest started).
+  void PauseBeforeRun();
   bool paused() const { return pause_gate_.closed(); }
 
   // Sees every byte the guest writes to ttyS0 (mconsole `sysrq` returns the
@@ -132,6 +135,9 @@ class Machine : public StopControl, public GuestRequestSink {
   // its ioeventfds are dropped, the device is reset and destroyed, its disk
   // flushed and released. NotFound for a slot that is not plugged.
   absl::Status UnplugVirtio(uint32_t slot);
+
+  // The slot of boot device `name` (PluggableDevice::name), if it has one.
+  std::optional<uint32_t> BootSlot(const std::string& name) const;
 
   GuestMemory& memory() { return *memory_; }
   const std::string& kernel_cmdline() const { return kernel_cmdline_; }

@@ -8,12 +8,7 @@
 #include "machine/net_factory.h"
 
 namespace kuml {
-namespace {
-
-// Empty virtio-mmio slots announced at boot for mconsole's `config <dev>=`.
-constexpr uint32_t kSpareVirtioSlots = 4;
-
-}  // namespace
+namespace {}  // namespace
 
 std::string DefaultKernelPath() {
   if (const char* k = std::getenv("KUML_KERNEL"); k != nullptr && *k) return k;
@@ -48,7 +43,10 @@ absl::StatusOr<MachineConfig> BuildMachineConfig(const MachineSpec& spec,
     config.devices.push_back(*std::move(console));
   }
   config.console = lines.console0();
-  config.spare_virtio_slots = kSpareVirtioSlots;
+  // Empty slots for mconsole's `config <dev>=`: every free one unless the
+  // user says (the machine stops at VirtioMmioSlots::kMaxSlots).
+  config.spare_virtio_slots =
+      spec.hotplug_slots.value_or(VirtioMmioSlots::kMaxSlots);
   return config;
 }
 

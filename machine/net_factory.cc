@@ -38,6 +38,7 @@ absl::StatusOr<PluggableDevice> OpenNetDevice(
   if (const VecSpec* vec = std::get_if<VecSpec>(&net)) {
     absl::Status checked = CheckVecSpec(*vec);
     if (!checked.ok()) return checked;
+    device.name = absl::StrCat("vec", vec->index);
     absl::StatusOr<std::optional<MacAddress>> mac = SpecifiedMac(*vec);
     if (!mac.ok()) return mac.status();
     given = *mac;
@@ -48,6 +49,7 @@ absl::StatusOr<PluggableDevice> OpenNetDevice(
     const EthSpec& eth = std::get<EthSpec>(net);
     absl::Status checked = CheckEthSpec(eth);
     if (!checked.ok()) return checked;
+    device.name = absl::StrCat("eth", eth.index);
     given = SpecifiedMac(eth);
     device.config = eth.config;
     switch_text = eth.switch_text;

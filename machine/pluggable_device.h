@@ -33,6 +33,9 @@ using VirtioDeviceFactory =
         const VirtioDeviceContext&)>;
 
 struct PluggableDevice {
+  // The UML device it is ("ubd0", "eth1", "vec0"; "lines" for the console
+  // device of every line): how mconsole finds a boot device's slot.
+  std::string name;
   VirtioDeviceFactory make;
   // A disk's backend: flushed when the machine pauses and when the device
   // is unplugged. Null for other kinds.

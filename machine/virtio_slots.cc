@@ -52,11 +52,15 @@ absl::StatusOr<std::string> VirtioMmioSlots::AddDevice(
   std::unique_ptr<Slot> slot = std::move(*new_slot);
   slot->transport = std::make_unique<MmioTransport>(std::move(device), memory_,
                                                     slot->irq_line.get());
-  absl::Status s = mmio_->Register(slot->base, MmioTransport::kWindowBytes,
-                                   slot->transport.get());
+  // Behind a hot slot like the spares, so that the device can be unplugged
+  // (mconsole `remove ubd<n>` of a boot disk).
+  slot->hot = std::make_unique<MmioHotSlot>();
+  absl::Status s =
+      mmio_->Register(slot->base, MmioTransport::kWindowBytes, slot->hot.get());
   if (!s.ok()) return s;
   s = WatchNotifications(*slot);
   if (!s.ok()) return s;
+  slot->hot->Set(slot->transport.get());
   slot->disk = std::move(disk);
   std::string announcement = Announcement(*slot);
   slots_.push_back(std::move(slot));
@@ -145,8 +149,7 @@ absl::StatusOr<uint32_t> VirtioMmioSlots::Plug(const PluggableDevice& device) {
 }
 
 absl::Status VirtioMmioSlots::Unplug(uint32_t index) {
-  if (index >= slots_.size() || slots_[index]->hot == nullptr ||
-      slots_[index]->transport == nullptr) {
+  if (index >= slots_.size() || slots_[index]->transport == nullptr) {
     return absl::NotFoundError(
         absl::StrCat("virtio-mmio slot ", index, " is not plugged"));
   }

@@ -65,9 +65,10 @@ class VirtioMmioSlots {
   // The factory's error is returned and takes no slot; ResourceExhausted
   // when no spare slot is free.
   absl::StatusOr<uint32_t> Plug(const PluggableDevice& device);
-  // Event loop thread. Empties a slot Plug() filled: its ioeventfds are
-  // dropped, the device is reset and destroyed, its disk flushed and
-  // released. NotFound for a slot that is not plugged.
+  // Event loop thread. Empties a slot, filled at boot or by Plug(): its
+  // ioeventfds are dropped, the device is reset and destroyed, its disk
+  // flushed and released; the slot is free for Plug() from then on.
+  // NotFound for a slot that holds no device.
   absl::Status Unplug(uint32_t index);
   // Event loop thread, with every vCPU parked: runs the notifications the
   // guest left in the ioeventfds (a kick may still sit there), then flushes
@@ -81,7 +82,7 @@ class VirtioMmioSlots {
     std::unique_ptr<IrqFdLine> irq_line;
     std::unique_ptr<MmioTransport> transport;
     std::vector<UniqueFd> notify;  // per queue: ioeventfd on QueueNotify
-    // Spare slots only: what the bus sees; `transport` may be null (empty).
+    // What the bus sees: `transport`, or an empty slot while it is null.
     std::unique_ptr<MmioHotSlot> hot;
     std::shared_ptr<BlockBackend> disk;
   };

@@ -51,8 +51,42 @@ void HotPlug::Attach(Machine* machine) {
 void HotPlug::Detach() {
   absl::MutexLock lock(&mu_);
   machine_ = nullptr;
-  // Hot-plugged devices go with the machine (it holds them).
+  // Hot-plugged devices go with the machine (it holds them); removed boot
+  // disks come back with the next one.
   added_.clear();
+  removed_.clear();
+}
+
+bool HotPlug::BootDiskPresent(int n) {
+  if (options_.spec->disks.count(n) == 0) return false;
+  absl::MutexLock lock(&mu_);
+  return removed_.count({DeviceKind::kUbd, n}) == 0;
+}
+
+Reply HotPlug::RemoveBootDisk(int n) {
+  absl::MutexLock op(&op_mu_);
+  std::optional<uint32_t> slot;
+  uint64_t boot;
+  {
+    absl::MutexLock lock(&mu_);
+    if (machine_ == nullptr) {
+      return Reply::Error(absl::StatusCode::kUnavailable,
+                          std::string(kBetweenBoots));
+    }
+    if (removed_.count({DeviceKind::kUbd, n}) != 0) {
+      return Reply::Errno(ENODEV, absl::StatusCode::kNotFound,
+                          "Device doesn't exist");
+    }
+    slot = machine_->BootSlot(absl::StrCat("ubd", n));
+    boot = boot_;
+  }
+  if (!slot.has_value()) return DeviceIsOpen();  // not a slot of its own
+  Reply reply = Unbind(*slot, "", boot);
+  if (reply.ok()) {
+    absl::MutexLock lock(&mu_);
+    if (boot_ == boot) removed_.insert({DeviceKind::kUbd, n});
+  }
+  return reply;
 }
 
 Reply HotPlug::ConfigQuery(DeviceKind kind, absl::string_view unit) {
@@ -65,7 +99,7 @@ Reply HotPlug::ConfigQuery(DeviceKind kind, absl::string_view unit) {
                             "ubd_get_config: device number out of range");
       }
       auto it = spec.disks.find(n);
-      if (it == spec.disks.end()) {
+      if (it == spec.disks.end() || !BootDiskPresent(n)) {
         return Reply::Ok(AddedConfig({kind, n}).value_or(""));
       }
       const UbdSpec& disk = it->second;
@@ -136,10 +170,8 @@ Reply HotPlug::Remove(DeviceKind kind, int n) {
   const MachineSpec& spec = *options_.spec;
   switch (kind) {
     case DeviceKind::kUbd:
-      if (spec.disks.count(n) == 0) return RemoveAdded({kind, n});
-      // A boot disk is announced on the kernel command line and bound for
-      // the guest's whole life: treat it as open.
-      return DeviceIsOpen();
+      if (!BootDiskPresent(n)) return RemoveAdded({kind, n});
+      return RemoveBootDisk(n);
     case DeviceKind::kCon:
     case DeviceKind::kSsl:
       if (EffectiveLine(spec, LineKindOf(kind), n).none) {
@@ -176,7 +208,7 @@ Reply HotPlug::ConfigAddDisk(absl::string_view device_switch) {
   }
   absl::MutexLock op(&op_mu_);
   const int index = ubd->index;
-  if (options_.spec->disks.count(index) != 0 ||
+  if (BootDiskPresent(index) ||
       AddedConfig({DeviceKind::kUbd, index}).has_value()) {
     return Reply::Errno(EBUSY, absl::StatusCode::kAlreadyExists,
                         "Device is already configured");
@@ -342,6 +374,15 @@ Reply HotPlug::RemoveAdded(HotKey key) {
     tty = it->second.tty;
     boot = boot_;
   }
+  Reply reply = Unbind(slot, tty, boot);
+  if (reply.ok()) {
+    absl::MutexLock lock(&mu_);
+    if (boot_ == boot) added_.erase(key);
+  }
+  return reply;
+}
+
+Reply HotPlug::Unbind(uint32_t slot, const std::string& tty, uint64_t boot) {
   // The agent refuses while the guest uses the device: a disk mounted, an
   // interface up, a port or tty open (UML: the device is open).
   std::string request = absl::StrCat("unbind virtio-mmio.", slot);
@@ -359,7 +400,6 @@ Reply HotPlug::RemoveAdded(HotKey key) {
   if (boot_ != boot || machine_ == nullptr) {
     return Reply::Ok();  // gone with the boot it was plugged into
   }
-  added_.erase(key);
   absl::Status emptied = machine_->UnplugVirtio(slot);
   if (!emptied.ok()) {
     return Reply::Error(emptied.code(), std::string(emptied.message()));

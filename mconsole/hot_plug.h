@@ -14,7 +14,9 @@
 //   remove <dev>           the agent unbinds the device (refused while the
 //                          guest has a disk mounted, an interface up, a port
 //                          or tty open: "Device is currently open") and the
-//                          slot is emptied.
+//                          slot is emptied. Disks from the command line too
+//                          (until the next boot); other boot-time devices
+//                          answer "Device is currently open".
 //   config <dev>           the command line's device (MachineSpec) or the
 //                          one added during this boot.
 // Hot-plugged devices end with their boot: a reboot starts from the command
@@ -25,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -88,6 +91,13 @@ class HotPlug {
   Reply Add(HotKey key,
             const std::function<absl::StatusOr<PluggableDevice>()>& open);
   Reply RemoveAdded(HotKey key);
+  // remove ubd<n> of a disk from the command line: the agent unbinds it
+  // (refused while the guest uses it) and its slot is emptied.
+  Reply RemoveBootDisk(int n);
+  // The command line's disk `n` is still there this boot.
+  bool BootDiskPresent(int n);
+  // The agent's "unbind" of `slot` (and `tty`), then the slot emptied.
+  Reply Unbind(uint32_t slot, const std::string& tty, uint64_t boot);
   // `config <dev>` for a device added during this boot; nullopt if none.
   std::optional<std::string> AddedConfig(HotKey key);
 
@@ -99,6 +109,9 @@ class HotPlug {
   Machine* machine_ ABSL_GUARDED_BY(mu_) = nullptr;
   uint64_t boot_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by Attach()
   std::map<HotKey, HotDevice> added_ ABSL_GUARDED_BY(mu_);
+  // Boot disks removed during this boot (the next boot has them again, as
+  // UML re-execs itself with its command line).
+  std::set<HotKey> removed_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kuml::mconsole

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace kuml::mconsole {
@@ -58,6 +59,10 @@ void MachineControl::Attach(Machine* machine) {
   {
     absl::MutexLock lock(&mu_);
     machine_ = machine;
+    if (stop_pending_ && machine != nullptr) {
+      machine->PauseBeforeRun();
+      stop_pending_ = false;
+    }
   }
   hot_plug_.Attach(machine);
 }
@@ -94,13 +99,21 @@ void MachineControl::Reboot() {
 
 absl::Status MachineControl::Stop() {
   absl::MutexLock lock(&mu_);
-  if (machine_ == nullptr) return absl::UnavailableError(kBetweenBoots);
+  if (machine_ == nullptr) {
+    if (stop_pending_) return absl::FailedPreconditionError("already stopped");
+    stop_pending_ = true;  // the next boot starts parked
+    return absl::OkStatus();
+  }
   return machine_->Pause();
 }
 
 absl::Status MachineControl::Go() {
   absl::MutexLock lock(&mu_);
-  if (machine_ == nullptr) return absl::FailedPreconditionError("not stopped");
+  if (machine_ == nullptr) {
+    if (!stop_pending_) return absl::FailedPreconditionError("not stopped");
+    stop_pending_ = false;
+    return absl::OkStatus();
+  }
   return machine_->Resume();
 }
 
@@ -121,10 +134,21 @@ absl::StatusOr<std::string> MachineControl::Sysrq(char key) {
   absl::MutexLock sysrq_lock(&sysrq_mu_);
   absl::MutexLock lock(&mu_);
   if (machine_ == nullptr) return absl::UnavailableError(kBetweenBoots);
-  if (machine_->paused()) {
-    return absl::FailedPreconditionError(
-        "The guest is stopped: its kernel cannot take a SysRq key until 'go'");
+  // Stopped: the guest runs for this key and stops again afterwards (the
+  // HOWTO's backup recipe: stop, sysrq s, copy the disk, go).
+  const bool was_paused = machine_->paused();
+  if (was_paused) {
+    if (absl::Status s = machine_->Resume(); !s.ok()) return s;
   }
+  absl::StatusOr<std::string> answer = SysrqRunning(key);
+  if (was_paused && !machine_->stop_requested()) {
+    // The disks are flushed again, with what the key made the guest write.
+    if (absl::Status s = machine_->Pause(); !s.ok()) return s;
+  }
+  return answer;
+}
+
+absl::StatusOr<std::string> MachineControl::SysrqRunning(char key) {
   auto capture = std::make_shared<Capture>();
   machine_->SetConsoleTap([capture](absl::Span<const uint8_t> bytes) {
     absl::MutexLock l(&capture->mu);
@@ -150,6 +174,12 @@ absl::StatusOr<std::string> MachineControl::Sysrq(char key) {
     absl::MutexLock l(&capture->mu);
     bool quiet = capture->last != absl::InfinitePast() &&
                  now - capture->last >= options_.sysrq_quiet;
+    // `s` queues the sync and says "Emergency Sync complete" once the
+    // disks have it: worth the wait (the backup recipe copies right after).
+    if (key == 's' && quiet &&
+        !absl::StrContains(capture->text, "Emergency Sync complete")) {
+      quiet = false;
+    }
     if (quiet || now - start >= options_.sysrq_limit ||
         machine_->stop_requested()) {
       break;

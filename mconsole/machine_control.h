@@ -8,7 +8,13 @@
 //   version      the kernel image's banner (read once at start)
 //   halt/reboot  Machine::RequestStop(kHalt / kReset); the launcher exits or
 //                boots again
-//   stop/go      Machine::Pause() / Resume()
+//   stop/go      Machine::Pause() / Resume(); given before the guest has
+//                started (or between boots) stop is remembered and the
+//                next boot starts parked, as UML's answers OK once its
+//                socket exists
+//   sysrq        while stopped: the guest runs for the key and its answer,
+//                then stops again (so stop, sysrq s, copy, go -- the
+//                HOWTO's backup recipe -- copies a synced disk)
 //   sysrq        a BREAK plus the key on ttyS0, the console output captured
 //                until it has been quiet for a moment
 //   config/remove  hot_plug.h
@@ -79,6 +85,10 @@ class MachineControl : public GuestControl {
   absl::StatusOr<std::string> Stack(int pid) override;
 
  private:
+  // Sysrq on a running machine: a BREAK and the key on ttyS0, the answer
+  // captured until the console is quiet.
+  absl::StatusOr<std::string> SysrqRunning(char key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::string> CallAgent(absl::string_view command,
                                         absl::string_view request,
                                         absl::Duration timeout);
@@ -87,6 +97,9 @@ class MachineControl : public GuestControl {
   absl::Mutex mu_;
   Machine* machine_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool halt_requested_ ABSL_GUARDED_BY(mu_) = false;
+  // `stop` given while no machine runs (before the first boot, between two):
+  // the next machine starts parked.
+  bool stop_pending_ ABSL_GUARDED_BY(mu_) = false;
   HotPlug hot_plug_;
   // One sysrq at a time (they share the console tap).
   absl::Mutex sysrq_mu_;
