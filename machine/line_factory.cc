@@ -46,13 +46,19 @@ std::string XtermTitle(const LineContext& c) {
   return title;
 }
 
+// Which direction of a line a channel serves: in a pair (`in,out`) each
+// channel serves one, and an fd there is used only that way
+// (`con0=null,fd:1` with fd 1 open write-only is an output, as in UML).
+enum class Side { kBoth, kInput, kOutput };
+
 absl::StatusOr<std::unique_ptr<Channel>> OpenOne(const ChannelSpec& chan,
-                                                 const LineContext& c) {
+                                                 const LineContext& c,
+                                                 Side side = Side::kBoth) {
   switch (chan.type) {
     case ChannelSpec::Type::kFd: {
       FdChannel::Options options;
-      options.in_fd = chan.fd;
-      options.out_fd = chan.fd;
+      options.in_fd = side == Side::kOutput ? -1 : chan.fd;
+      options.out_fd = side == Side::kInput ? -1 : chan.fd;
       options.raw = c.raw;
       return FdChannel::Create(options);
     }
@@ -130,9 +136,11 @@ absl::StatusOr<std::unique_ptr<Channel>> OpenLine(const LineSpec& line,
     options.raw = c.raw;
     return FdChannel::Create(options);
   }
-  absl::StatusOr<std::unique_ptr<Channel>> in = OpenOne(line.input, c);
+  absl::StatusOr<std::unique_ptr<Channel>> in =
+      OpenOne(line.input, c, Side::kInput);
   if (!in.ok()) return in.status();
-  absl::StatusOr<std::unique_ptr<Channel>> out = OpenOne(line.output, c);
+  absl::StatusOr<std::unique_ptr<Channel>> out =
+      OpenOne(line.output, c, Side::kOutput);
   if (!out.ok()) return out.status();
   return std::unique_ptr<Channel>(
       new SplitChannel(std::move(*in), std::move(*out)));
