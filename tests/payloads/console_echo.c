@@ -5,6 +5,7 @@
 //               "ping <x>" is answered "pong <x> from <name>" on that port;
 //               "quit" powers off.
 //   on ttyS0:   "say <text>" sends <text> on every port; "quit" powers off.
+#include "tests/payloads/idle_tick.h"
 #include "tests/payloads/payload.h"
 #include "tests/payloads/virtio_console_driver.h"
 
@@ -105,10 +106,13 @@ void payload_main(void) {
     vc_puts(p, vc_ports[p].name);
     vc_puts(p, " ready\r\n");
   }
+  idle_tick_init();
   for (;;) {
+    int busy = 0;
     for (uint32_t p = 0; p < vc_nports; p++) {
       int c;
       while ((c = vc_getc(p)) >= 0) {
+        busy = 1;
         if (feed(&port_lines[p], c)) {
           on_port_line(p, port_lines[p].text);
           port_lines[p].len = 0;
@@ -116,10 +120,13 @@ void payload_main(void) {
       }
     }
     while (inb(0x3f8 + 5) & 1) {
+      busy = 1;
       if (feed(&tty_line, inb(0x3f8))) {
         on_tty_line(tty_line.text);
         tty_line.len = 0;
       }
     }
+    // Nothing came in this round: park until the next tick (idle_tick.h).
+    if (!busy) idle_tick_wait();
   }
 }
