@@ -27,8 +27,10 @@
 #include "machine/machine_builder.h"
 #include "machine/net_factory.h"
 #include "machine/sandbox_policy.h"
+#include "machine/vcpu_count.h"
 #include "mconsole/grpc_service.h"
 #include "mconsole/mconsole_host.h"
+#include "vmm/boot/kernel_config.h"
 #include "vmm/boot_trace.h"
 #include "vmm/cpu/host_kvm.h"
 #include "vmm/kvm/kvm.h"
@@ -78,14 +80,9 @@ constexpr absl::Duration kAgentCallLimit = absl::Seconds(10);
 int ShowConfig(const MachineSpec& spec) {
   const std::string kernel =
       spec.kernel_path.empty() ? DefaultKernelPath() : spec.kernel_path;
-  char real[PATH_MAX];
-  std::string config;
-  if (realpath(kernel.c_str(), real) != nullptr) {
-    const std::string path = real;
-    config = path.substr(0, path.rfind('/')) + "/config";
-  }
-  std::ifstream in(config);
-  if (config.empty() || !in) {
+  const std::optional<std::string> config = KernelConfigPath(kernel);
+  std::ifstream in(config.value_or(""));
+  if (!config.has_value() || !in) {
     Say(absl::StrCat("--showconfig: no kernel configuration beside ", kernel,
                      " (kuml's kernel build keeps one as config in the "
                      "kernel's directory)"));
@@ -163,6 +160,15 @@ int Main(int argc, char** argv) {
   if (!config.ok()) {
     Say(std::string(config.status().message()));
     return kExitVmmError;
+  }
+  std::vector<std::string> cpu_warnings;
+  absl::Status cpus =
+      CheckVcpuCount(spec->num_vcpus, ReadVcpuLimits(*kvm, config->kernel_path),
+                     &cpu_warnings);
+  for (const std::string& w : cpu_warnings) Say("warning: " + w);
+  if (!cpus.ok()) {
+    Say(std::string(cpus.message()));
+    return kExitUsage;
   }
   if (PortChannel* port = (*lines)->console0_port()) {
     // As UML's boot does: nothing happens until someone telnets in.

@@ -39,6 +39,7 @@ class Parser {
   absl::Status Umid(absl::string_view arg, absl::string_view value);
   absl::Status UmlDir(absl::string_view arg, absl::string_view value);
   absl::Status Mem(absl::string_view arg, absl::string_view value);
+  absl::Status Ncpus(absl::string_view arg, absl::string_view value);
   absl::Status Iomem(absl::string_view arg, absl::string_view value);
   absl::Status Initrd(absl::string_view arg, absl::string_view value);
   absl::Status Xterm(absl::string_view arg, absl::string_view value);
@@ -64,7 +65,7 @@ class Parser {
   MachineSpec spec_;
   bool after_double_dash_ = false;
   std::optional<std::string> kernel_switch_, mem_switch_, initrd_switch_,
-      uml_dir_switch_, umid_switch_, stderr_switch_;
+      uml_dir_switch_, umid_switch_, stderr_switch_, ncpus_switch_;
 };
 
 enum class Match { kPrefix, kExact };
@@ -103,6 +104,7 @@ constexpr Handler kHandlers[] = {
     {"umid=", Match::kPrefix, Level::kUml, &Parser::Umid},
     {"uml_dir=", Match::kPrefix, Level::kUml, &Parser::UmlDir},
     {"mem=", Match::kPrefix, Level::kUml, &Parser::Mem},
+    {"ncpus=", Match::kPrefix, Level::kUml, &Parser::Ncpus},
     {"iomem=", Match::kPrefix, Level::kUml, &Parser::Iomem},
     {"initrd=", Match::kPrefix, Level::kUml, &Parser::Initrd},
     {"xterm=", Match::kPrefix, Level::kUml, &Parser::Xterm},
@@ -252,6 +254,18 @@ absl::Status Parser::Mem(absl::string_view arg, absl::string_view value) {
   if (!bytes.ok()) return Error(arg, bytes.status().message());
   NoteRepeat(arg, mem_switch_);
   spec_.mem_bytes = *bytes;
+  return absl::OkStatus();
+}
+
+absl::Status Parser::Ncpus(absl::string_view arg, absl::string_view value) {
+  // 254: APIC ids 0..253 for the CPUs, the next for the IOAPIC, 255 is the
+  // broadcast id (vmm/boot/mptable.h).
+  const std::optional<uint64_t> n = ParseWholeNumber(value, 10, 254);
+  if (!n.has_value() || *n == 0) {
+    return Error(arg, "expected a number of CPUs, 1 to 254");
+  }
+  NoteRepeat(arg, ncpus_switch_);
+  spec_.num_vcpus = static_cast<uint32_t>(*n);
   return absl::OkStatus();
 }
 

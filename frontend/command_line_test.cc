@@ -149,6 +149,18 @@ TEST(ParseCommandLineTest, Memory) {
   ExpectError({"mem=lots"}, "mem=lots", "bad memory size");
 }
 
+TEST(ParseCommandLineTest, Ncpus) {
+  EXPECT_EQ(Parse({}).num_vcpus, 1u);
+  EXPECT_EQ(Parse({"ncpus=2"}).num_vcpus, 2u);
+  EXPECT_EQ(Parse({"ncpus=254"}).num_vcpus, 254u);
+  // Not handed to the guest kernel (it is UML's, not Linux's).
+  EXPECT_THAT(Parse({"ncpus=2"}).guest_args, SizeIs(0));
+  ExpectError({"ncpus=0"}, "ncpus=0", "expected a number of CPUs, 1 to 254");
+  ExpectError({"ncpus=255"}, "ncpus=255", "1 to 254");
+  ExpectError({"ncpus=two"}, "ncpus=two", "1 to 254");
+  ExpectError({"ncpus="}, "ncpus=", "1 to 254");
+}
+
 TEST(ParseCommandLineTest, RepeatedScalarSwitchesKeepTheLast) {
   const MachineSpec spec =
       Parse({"mem=128M", "kernel=a", "mem=256M", "kernel=b", "initrd=x",

@@ -27,6 +27,8 @@ std::string HelpText() {
       "                         umid dir, run as <user> (default nobody);"
       " no hot-plug\n"
       "  mem=<size>[KMGT]       guest RAM (default 64M, at least 16M)\n"
+      "  ncpus=<n>              guest vCPUs (default 1; at most the kernel's\n"
+      "                         CONFIG_NR_CPUS and the host KVM's limit)\n"
       "  ubd<n><flags>=<file>[,<backing file>][,<serial>]\n"
       "                         disk n (0..15 or a..p); flags r (read-only),"
       " s (sync),\n"

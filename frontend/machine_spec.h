@@ -235,6 +235,10 @@ struct MachineSpec {
   std::optional<int> hotplug_slots;
   std::string initrd_path;                // initrd=
   uint64_t mem_bytes = kDefaultMemBytes;  // mem=, rounded up to 4 KiB
+  // ncpus= (UML's SMP switch): the guest's vCPUs, 1..254 (the MP table's
+  // APIC ids); the host and kernel limits are checked at start
+  // (machine/vcpu_count.h).
+  uint32_t num_vcpus = 1;
   std::string umid;     // umid=; empty: none given (pick a random one)
   std::string uml_dir;  // uml_dir=; empty: ~/.uml/
 

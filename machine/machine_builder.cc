@@ -26,6 +26,7 @@ absl::StatusOr<MachineConfig> BuildMachineConfig(const MachineSpec& spec,
                                                  const LineFactory& lines) {
   MachineConfig config;
   config.mem_bytes = spec.mem_bytes;
+  config.num_vcpus = spec.num_vcpus;
   config.kernel_path =
       spec.kernel_path.empty() ? DefaultKernelPath() : spec.kernel_path;
   if (!spec.initrd_path.empty()) config.initrd_path = spec.initrd_path;

@@ -4,19 +4,21 @@
 # writes and reads back a file on the disk, runs the system-call probe of
 # patch 0001, reboots once (kuml restarts the guest in the same process: the
 # tests run again and the file counts 2), and powers off; kuml exits 0. The
-# file is then read from the host with debugfs.
+# file is then read from the host with debugfs. The guest has two vCPUs
+# (UML's ncpus=2): both boots bring both up.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_default_guest
 
 disk=$e2e_tmp/root_fs
 fresh_rootfs "$disk"
 log=$e2e_tmp/console.log
-run_kuml 900 "$log" kernel="$guest_kernel" ubd0="$disk" mem=128M \
+run_kuml 900 "$log" kernel="$guest_kernel" ubd0="$disk" mem=128M ncpus=2 \
   kuml_test=rwfile,pvmsyscall,rebootonce
 
 expect_order "$log" \
+  "smp: Brought up 1 node, 2 CPUs" \
   "kuml: init ok" "kuml: rwfile ok 1" "kuml: pvmsyscall ok" "kuml: rebooting" \
-  "kuml: init ok" "kuml: rwfile ok 2" "kuml: pvmsyscall ok" \
+  "smp: Brought up 1 node, 2 CPUs" "kuml: init ok" "kuml: rwfile ok 2" "kuml: pvmsyscall ok" \
   "kuml: rebootonce: second boot" "kuml: power off"
 if grep -q "kuml: test .* failed" "$log"; then fail "a guest test failed"; fi
 expect_status 0
