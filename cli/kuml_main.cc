@@ -22,6 +22,7 @@
 #include "frontend/help_text.h"
 #include "frontend/support.h"
 #include "machine/agent_link.h"
+#include "machine/gdb_stub.h"
 #include "machine/line_factory.h"
 #include "machine/machine.h"
 #include "machine/machine_builder.h"
@@ -182,12 +183,19 @@ int Main(int argc, char** argv) {
 
   // ~/.uml/<umid>/ with the mconsole sockets, for the process's lifetime
   // (across reboots), as UML keeps it.
+  // kuml's gdb stub, for the process's life: every boot's Machine is bound
+  // to it; it listens from the start with gdb= or debug, or once mconsole's
+  // `config gdb=` asks.
+  GdbStub gdb_stub(*kvm, flavor,
+                   [](const std::string& notice) { Say(notice); });
+
   mconsole::MconsoleHostOptions mconsole_options;
   mconsole_options.spec = *spec;
   mconsole_options.kernel_path = config->kernel_path;
   mconsole_options.agent = &agent;
   mconsole_options.lines = lines->get();
   mconsole_options.jailed = spec->jail_user.has_value();
+  mconsole_options.gdb = &gdb_stub;
   mconsole_options.grpc_door = [](const std::string& path,
                                   mconsole::CommandCore* core)
       -> absl::StatusOr<std::unique_ptr<mconsole::Door>> {
@@ -209,6 +217,30 @@ int Main(int argc, char** argv) {
   } else {
     Say(absl::StrCat("no mconsole for this guest: ",
                      started.status().message()));
+  }
+
+  // gdb= / debug now; mconsole `config gdb=` later (see above).
+  if (spec->gdb.has_value() || spec->debug) {
+    GdbListen where;
+    if (spec->gdb.has_value()) {
+      where = *spec->gdb;
+    } else if (mconsole) {
+      where.is_unix = true;
+      where.path = mconsole->dir().path() + "/gdb";
+    } else {
+      Say("debug: the gdb socket goes in the umid directory, which could not "
+          "be set up; give gdb=<port> instead");
+      return kExitVmmError;
+    }
+    if (absl::Status s = gdb_stub.Listen(where); !s.ok()) {
+      Say(absl::StrCat(spec->gdb.has_value() ? "gdb=" : "debug", ": ",
+                       s.message()));
+      return kExitUsage;
+    }
+    Say(absl::StrCat("gdb stub listening on ", gdb_stub.endpoint().value_or(""),
+                     "; attach with: gdb ", config->kernel_path,
+                     " -ex 'target remote ",
+                     gdb_stub.remote_argument().value_or(""), "'"));
   }
 
   // Everything is open: from here on kuml needs neither the host's files nor
@@ -257,9 +289,17 @@ int Main(int argc, char** argv) {
       if (g_stop_signal != 0) return 128 + g_stop_signal;
       g_machine = machine->get();
     }
+    gdb_stub.Bind(machine->get());
+    if (spec->debug && boot == 1) {
+      // UML's `debug`: nothing runs until the debugger says so.
+      (*machine)->PauseBeforeRun();
+      Say("debug: the guest waits before its first instruction for a "
+          "debugger to attach and continue");
+    }
     if (mconsole) mconsole->BootStarting(machine->get());
     MachineStop stop = (*machine)->Run();
     if (mconsole) mconsole->BootEnded(stop);
+    gdb_stub.Unbind();
     {
       absl::MutexLock lock(&g_machine_mu);
       g_machine = nullptr;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "frontend/gdb_switch.h"
 #include "frontend/line_switch.h"
 #include "frontend/net_switch.h"
 #include "frontend/parse_util.h"
@@ -40,6 +41,7 @@ class Parser {
   absl::Status UmlDir(absl::string_view arg, absl::string_view value);
   absl::Status Mem(absl::string_view arg, absl::string_view value);
   absl::Status Ncpus(absl::string_view arg, absl::string_view value);
+  absl::Status Gdb(absl::string_view arg, absl::string_view value);
   absl::Status Iomem(absl::string_view arg, absl::string_view value);
   absl::Status Initrd(absl::string_view arg, absl::string_view value);
   absl::Status Xterm(absl::string_view arg, absl::string_view value);
@@ -105,6 +107,7 @@ constexpr Handler kHandlers[] = {
     {"uml_dir=", Match::kPrefix, Level::kUml, &Parser::UmlDir},
     {"mem=", Match::kPrefix, Level::kUml, &Parser::Mem},
     {"ncpus=", Match::kPrefix, Level::kUml, &Parser::Ncpus},
+    {"gdb=", Match::kPrefix, Level::kUml, &Parser::Gdb},
     {"iomem=", Match::kPrefix, Level::kUml, &Parser::Iomem},
     {"initrd=", Match::kPrefix, Level::kUml, &Parser::Initrd},
     {"xterm=", Match::kPrefix, Level::kUml, &Parser::Xterm},
@@ -202,12 +205,8 @@ absl::Status Parser::PassThrough(absl::string_view arg, absl::string_view) {
   return absl::OkStatus();
 }
 
-absl::Status Parser::Debug(absl::string_view arg, absl::string_view) {
+absl::Status Parser::Debug(absl::string_view, absl::string_view) {
   spec_.debug = true;
-  spec_.warnings.push_back(absl::StrCat(
-      arg,
-      ": ignored (UML's skas mode needs no debug either); kuml has no "
-      "gdb stub yet"));
   return absl::OkStatus();
 }
 
@@ -266,6 +265,13 @@ absl::Status Parser::Ncpus(absl::string_view arg, absl::string_view value) {
   }
   NoteRepeat(arg, ncpus_switch_);
   spec_.num_vcpus = static_cast<uint32_t>(*n);
+  return absl::OkStatus();
+}
+
+absl::Status Parser::Gdb(absl::string_view arg, absl::string_view value) {
+  absl::StatusOr<GdbListen> listen = ParseGdbListen(value);
+  if (!listen.ok()) return Error(arg, listen.status().message());
+  spec_.gdb = *std::move(listen);
   return absl::OkStatus();
 }
 

@@ -120,19 +120,39 @@ TEST(ParseCommandLineTest, QuietIsBothASwitchAndAGuestArgument) {
 }
 
 TEST(ParseCommandLineTest, NoOpSwitchesWarn) {
-  const MachineSpec spec = Parse({"debug", "nosysemu", "fake_ide", "udb0=x"});
-  EXPECT_TRUE(spec.debug);
+  const MachineSpec spec = Parse({"nosysemu", "fake_ide", "udb0=x"});
   EXPECT_TRUE(spec.nosysemu);
   EXPECT_THAT(spec.guest_args, IsEmpty());
-  ASSERT_THAT(spec.warnings, SizeIs(4));
-  EXPECT_THAT(spec.warnings[0], StartsWith("debug: ignored"));
-  EXPECT_THAT(spec.warnings[1], StartsWith("nosysemu: ignored"));
-  EXPECT_THAT(spec.warnings[2], StartsWith("fake_ide: obsolete"));
-  EXPECT_THAT(spec.warnings[3], StartsWith("udb0=x: "));
-  EXPECT_THAT(spec.warnings[3], HasSubstr("ubd -> udb TYPO"));
+  ASSERT_THAT(spec.warnings, SizeIs(3));
+  EXPECT_THAT(spec.warnings[0], StartsWith("nosysemu: ignored"));
+  EXPECT_THAT(spec.warnings[1], StartsWith("fake_ide: obsolete"));
+  EXPECT_THAT(spec.warnings[2], StartsWith("udb0=x: "));
+  EXPECT_THAT(spec.warnings[2], HasSubstr("ubd -> udb TYPO"));
   // The typo does not configure a disk.
   EXPECT_EQ(spec.disks.at(0).file, "root_fs");
   EXPECT_THAT(spec.disks, SizeIs(1));
+}
+
+TEST(ParseCommandLineTest, DebugAndGdb) {
+  const MachineSpec plain = Parse({});
+  EXPECT_FALSE(plain.debug);
+  EXPECT_FALSE(plain.gdb.has_value());
+  const MachineSpec debug = Parse({"debug"});
+  EXPECT_TRUE(debug.debug);
+  EXPECT_THAT(debug.warnings, IsEmpty());
+  EXPECT_THAT(debug.guest_args, IsEmpty());
+  const MachineSpec port = Parse({"gdb=1234"});
+  ASSERT_TRUE(port.gdb.has_value());
+  EXPECT_FALSE(port.gdb->is_unix);
+  EXPECT_EQ(port.gdb->port, 1234);
+  const MachineSpec path = Parse({"gdb=/tmp/x/gdb.sock"});
+  ASSERT_TRUE(path.gdb.has_value());
+  EXPECT_TRUE(path.gdb->is_unix);
+  EXPECT_EQ(path.gdb->path, "/tmp/x/gdb.sock");
+  ExpectError({"gdb=0"}, "gdb=0", "expected gdb=<TCP port 1-65535>");
+  ExpectError({"gdb=70000"}, "gdb=70000", "TCP port");
+  ExpectError({"gdb="}, "gdb=", "TCP port");
+  ExpectError({"gdb=xterm"}, "gdb=xterm", "unix socket path");
 }
 
 TEST(ParseCommandLineTest, Memory) {

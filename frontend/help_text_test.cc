@@ -25,7 +25,8 @@ TEST(HelpTextTest, ListsEverySwitch) {
         "initrd=",   "hostfs=",   "iomem=",         "xterm=",
         "stderr=",   "root=",     "init=",          "console=",
         "quiet",     "noreboot",  "debug",          "nosysemu",
-        "--help",    "--version", "--showconfig"}) {
+        "--help",    "--version", "--showconfig",   "gdb=",
+        "ncpus="}) {
     EXPECT_THAT(help, HasSubstr("  " + std::string(name))) << name;
   }
 }

@@ -220,6 +220,14 @@ struct MconsoleNotifySpec {
   std::string switch_text;
 };
 
+// gdb=<port> or gdb=<unix socket path> (kuml's switch; UML's `debug` uses
+// the umid directory's "gdb" socket): where the gdb stub listens.
+struct GdbListen {
+  bool is_unix = false;
+  uint16_t port = 0;  // TCP on 127.0.0.1
+  std::string path;   // a unix socket
+};
+
 struct MachineSpec {
   // kernel=<path>: kuml's own switch. Empty: the CLI picks its default.
   std::string kernel_path;
@@ -243,9 +251,13 @@ struct MachineSpec {
   std::string uml_dir;  // uml_dir=; empty: ~/.uml/
 
   bool noreboot = false;
-  bool quiet = false;     // also passed to the guest kernel
-  bool debug = false;     // accepted, no effect (UML: skas needs no debug)
-  bool nosysemu = false;  // accepted, no effect (no ptrace in kuml)
+  bool quiet = false;  // also passed to the guest kernel
+  // debug (UML's switch): serve gdb (on `gdb`, else the umid directory's
+  // "gdb" socket) and hold the guest before its first instruction until a
+  // debugger attaches.
+  bool debug = false;
+  std::optional<GdbListen> gdb;  // gdb=
+  bool nosysemu = false;         // accepted, no effect (no ptrace in kuml)
   bool ssl_non_raw = false;
   std::optional<bool> stderr_console;  // stderr=<n>
 

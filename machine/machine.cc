@@ -329,6 +329,25 @@ absl::Status Machine::Resume() {
   return absl::OkStatus();
 }
 
+void Machine::DebugStopAll() {
+  pause_gate_.Close();
+  for (auto& r : runners_) r->Kick();
+}
+
+bool Machine::DebugWaitStopped(absl::Duration timeout) {
+  return pause_gate_.WaitParked(runners_.size(), timeout);
+}
+
+void Machine::DebugRunAll() { pause_gate_.Open(); }
+
+void Machine::DebugHold(uint32_t index, bool held) {
+  runners_[index]->SetHeld(held);
+}
+
+void Machine::SetDebugHook(VcpuDebugHook* hook) {
+  for (auto& r : runners_) r->SetDebugHook(hook);
+}
+
 void Machine::SetConsoleTap(ConsoleTap tap) {
   console_->SetTransmitObserver(std::move(tap));
 }

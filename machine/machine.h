@@ -139,6 +139,24 @@ class Machine : public StopControl, public GuestRequestSink {
   // The slot of boot device `name` (PluggableDevice::name), if it has one.
   std::optional<uint32_t> BootSlot(const std::string& name) const;
 
+  // ---- For the gdb stub (kvm_debug_target.h) ----
+  // It shares the pause gate with Pause()/Resume(): an mconsole `go` while
+  // a debugger holds the machine lets it run (the debugger sees the next
+  // stop).
+  uint32_t num_vcpus() const { return static_cast<uint32_t>(vcpus_.size()); }
+  Vcpu& vcpu(uint32_t index) { return *vcpus_[index]; }
+  // Every vCPU leaves KVM_RUN and parks; returns at once (also on a vCPU
+  // thread). DebugWaitStopped() then waits until all are parked (false on
+  // timeout or when the machine is stopping).
+  void DebugStopAll();
+  bool DebugWaitStopped(absl::Duration timeout);
+  // Lets the vCPUs run, except those held.
+  void DebugRunAll();
+  // Keeps vCPU `index` parked while the others run (gdb's per-thread stop).
+  void DebugHold(uint32_t index, bool held);
+  // Where KVM_EXIT_DEBUG goes; null removes it. Thread-safe.
+  void SetDebugHook(VcpuDebugHook* hook);
+
   GuestMemory& memory() { return *memory_; }
   const std::string& kernel_cmdline() const { return kernel_cmdline_; }
   // Summed over vCPUs.

@@ -57,6 +57,7 @@ constexpr DeviceEntry kDevices[] = {
     {"eth", DeviceKind::kEth, 0, INT_MAX},
     {"vec", DeviceKind::kVec, 0, INT_MAX},
     {"mem", DeviceKind::kMem, 0, 0},
+    {"gdb", DeviceKind::kGdb, 0, 0},
 };
 
 const DeviceEntry* FindDevice(absl::string_view text) {
@@ -71,7 +72,9 @@ const DeviceEntry* FindDevice(absl::string_view text) {
 // what follows; the line and net drivers want a whole base-0 number; mem
 // has only unit 0 and ignores the text. -1: unparsable.
 int ParseRemoveUnit(const DeviceEntry& device, absl::string_view text) {
-  if (device.kind == DeviceKind::kMem) return 0;
+  if (device.kind == DeviceKind::kMem || device.kind == DeviceKind::kGdb) {
+    return 0;
+  }
   NumberPrefix n = ParseNumberPrefix(text, 0);
   if (device.kind == DeviceKind::kUbd) {
     if (n.length == 0) {

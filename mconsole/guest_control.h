@@ -23,7 +23,8 @@ namespace kuml::mconsole {
 
 // The devices UML registers with mconsole for config/remove, in UML's
 // naming (mconsole_register_dev): ubd, con, ssl, eth, vec, mem.
-enum class DeviceKind { kUbd, kCon, kSsl, kEth, kVec, kMem };
+// kGdb: kuml's gdb stub (UML had `config gdb=xterm` in its tt mode).
+enum class DeviceKind { kUbd, kCon, kSsl, kEth, kVec, kMem, kGdb };
 
 // uname(2) of the guest kernel, as UML's `version` prints it.
 struct KernelVersion {

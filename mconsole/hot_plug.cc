@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "frontend/gdb_switch.h"
 #include "frontend/line_switch.h"
 #include "frontend/net_switch.h"
 #include "frontend/parse_util.h"
@@ -139,6 +140,11 @@ Reply HotPlug::ConfigQuery(DeviceKind kind, absl::string_view unit) {
       // UML prints uml_physmem (a start address) here; the size is what a
       // user means.
       return Reply::Ok(absl::StrCat(spec.mem_bytes));
+    case DeviceKind::kGdb: {
+      if (options_.gdb == nullptr) return Reply::Ok("none");
+      std::optional<std::string> where = options_.gdb->endpoint();
+      return Reply::Ok(where.value_or("none"));
+    }
   }
   return Reply::Error(absl::StatusCode::kInternal, "unknown device");
 }
@@ -162,8 +168,34 @@ Reply HotPlug::ConfigAdd(DeviceKind kind, absl::string_view device_switch) {
     case DeviceKind::kMem:
       return Reply::Error(absl::StatusCode::kUnimplemented,
                           "kuml cannot change the guest's memory at run time");
+    case DeviceKind::kGdb:
+      return ConfigAddGdb(device_switch);
   }
   return Reply::Error(absl::StatusCode::kInternal, "unknown device");
+}
+
+Reply HotPlug::ConfigAddGdb(absl::string_view device_switch) {
+  if (options_.gdb == nullptr) {
+    return Reply::Error(absl::StatusCode::kUnimplemented,
+                        "this kuml has no gdb stub");
+  }
+  absl::string_view value = device_switch;
+  if (!absl::ConsumePrefix(&value, "gdb=")) {
+    return Reply::Error(absl::StatusCode::kInvalidArgument,
+                        "expected config gdb=<port|path>");
+  }
+  absl::StatusOr<GdbListen> listen = ParseGdbListen(value);
+  if (!listen.ok()) {
+    return Reply::Error(listen.status().code(),
+                        std::string(listen.status().message()));
+  }
+  if (absl::Status s = options_.gdb->Listen(*listen); !s.ok()) {
+    return Reply::Error(s.code(), std::string(s.message()));
+  }
+  return Reply::Ok(absl::StrCat("gdb stub listening on ",
+                                options_.gdb->endpoint().value_or("?"),
+                                "; attach with target remote ",
+                                options_.gdb->remote_argument().value_or("?")));
 }
 
 Reply HotPlug::Remove(DeviceKind kind, int n) {
@@ -187,6 +219,12 @@ Reply HotPlug::Remove(DeviceKind kind, int n) {
     case DeviceKind::kMem:
       return Reply::Errno(EBUSY, absl::StatusCode::kFailedPrecondition,
                           "kuml cannot change the guest's memory at run time");
+    case DeviceKind::kGdb: {
+      if (options_.gdb == nullptr) return DeviceIsOpen();
+      absl::Status s = options_.gdb->Stop();
+      if (!s.ok()) return Reply::Error(s.code(), std::string(s.message()));
+      return Reply::Ok("");
+    }
   }
   return Reply::Error(absl::StatusCode::kInternal, "unknown device");
 }

@@ -19,6 +19,10 @@
 //                          answer "Device is currently open".
 //   config <dev>           the command line's device (MachineSpec) or the
 //                          one added during this boot.
+//   config gdb=<port|path> starts kuml's gdb stub there (machine/gdb_stub.h);
+//   config gdb             says where it listens ("none" when it does not);
+//   remove gdb             stops it (a connected debugger is detached). The
+//                          stub is the process's, not the boot's.
 // Hot-plugged devices end with their boot: a reboot starts from the command
 // line again (UML re-execs itself with its original arguments).
 #ifndef KUML_MCONSOLE_HOT_PLUG_H_
@@ -35,6 +39,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "frontend/machine_spec.h"
+#include "machine/gdb_stub.h"
 #include "machine/line_factory.h"
 #include "machine/machine.h"
 #include "machine/pluggable_device.h"
@@ -60,6 +65,8 @@ class HotPlug {
     absl::Duration limit = absl::Seconds(30);
     // kuml is jailed: no device can be added.
     bool jailed = false;
+    // The gdb stub; not owned. Null: `config gdb` is refused.
+    GdbStub* gdb = nullptr;
   };
 
   HotPlug(Options options, AgentCall call_agent);
@@ -70,6 +77,7 @@ class HotPlug {
   void Detach();
 
   Reply ConfigAdd(DeviceKind kind, absl::string_view device_switch);
+  Reply ConfigAddGdb(absl::string_view device_switch);
   Reply ConfigQuery(DeviceKind kind, absl::string_view unit);
   Reply Remove(DeviceKind kind, int n);
 

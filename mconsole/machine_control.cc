@@ -49,7 +49,8 @@ std::string CleanConsoleText(absl::string_view raw) {
 MachineControl::MachineControl(MachineControlOptions options)
     : options_(std::move(options)),
       hot_plug_(HotPlug::Options{&options_.spec, options_.lines,
-                                 options_.hotplug_limit, options_.jailed},
+                                 options_.hotplug_limit, options_.jailed,
+                                 options_.gdb},
                 [this](absl::string_view command, absl::string_view request,
                        absl::Duration timeout) {
                   return CallAgent(command, request, timeout);

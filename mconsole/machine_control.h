@@ -51,6 +51,8 @@ struct MachineControlOptions {
   // kuml runs in a jail (vmm/sandbox/jail.h): no host file or device can be
   // opened any more, so config <dev>= is refused.
   bool jailed = false;
+  // kuml's gdb stub, for `config gdb=` (HotPlug::Options::gdb); not owned.
+  GdbStub* gdb = nullptr;
   // How long the agent may take to bind or unbind a hot-plugged device (the
   // guest kernel probes it).
   absl::Duration hotplug_limit = absl::Seconds(30);

@@ -31,6 +31,7 @@ absl::StatusOr<std::unique_ptr<MconsoleHost>> MconsoleHost::Start(
   control.agent = options.agent;
   control.lines = options.lines;
   control.jailed = options.jailed;
+  control.gdb = options.gdb;
   host->control_ = std::make_unique<MachineControl>(std::move(control));
   host->core_ = std::make_unique<CommandCore>(host->control_.get());
 

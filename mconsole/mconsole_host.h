@@ -41,8 +41,9 @@ struct MconsoleHostOptions {
   // Opens the lines added at run time (MachineControlOptions::lines); not
   // owned, may be null.
   LineFactory* lines = nullptr;
-  bool jailed = false;    // MachineControlOptions::jailed
-  DoorFactory grpc_door;  // may be empty: no gRPC socket
+  bool jailed = false;     // MachineControlOptions::jailed
+  GdbStub* gdb = nullptr;  // MachineControlOptions::gdb; not owned
+  DoorFactory grpc_door;   // may be empty: no gRPC socket
 };
 
 class MconsoleHost {

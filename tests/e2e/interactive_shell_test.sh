@@ -11,17 +11,6 @@ fresh_rootfs root_fs  # kuml's default disk is ./root_fs, as UML's
 log=$e2e_tmp/console.log
 : >"$log"
 
-# wait_until <seconds> <command...>: runs <command> (anew each time) until it
-# succeeds.
-wait_until() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do
-    "$@" && return 0
-    sleep 0.5
-  done
-  return 1
-}
 
 # The "user" at the keyboard: types a command at the shell's prompt, then exit
 # at the next one (not before: see prompts_at_least in lib.sh). (A pipe, not a

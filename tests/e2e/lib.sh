@@ -61,6 +61,18 @@ prompts_at_least() {
   [ "$(grep -oE 'kuml:[^ ]*# ' "$1" | wc -l)" -ge "$2" ]
 }
 
+# wait_until <seconds> <command...>: runs <command> (anew each time) until it
+# succeeds; false when the time runs out.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  while ((SECONDS < deadline)); do
+    "$@" && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
 # expect_order <log> <pattern>...: each pattern appears, in this order.
 expect_order() {
   local log=$1 line=0 n

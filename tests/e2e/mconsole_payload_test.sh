@@ -4,6 +4,7 @@
 # and interactive), umlctl (gRPC, --json, list) and a Node gRPC client;
 # stop/go seen from outside (the payload's ticks stop and resume), sysrq's
 # break+key reaching the guest, mconsole=notify:, reboot in the same process,
+# the gdb stub started, used by the real gdb and stopped through mconsole,
 # halt, and the umid dir removed at exit.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/mconsole_lib.sh"
@@ -123,6 +124,28 @@ reboot_deadline=$(( $(date +%s) + 115 ))
 exec 8>&2  # wait_for silences its command
 wait_for 120 "the payload after reboot" reboot_seen
 kill -0 "$kuml_pid" || fail "kuml exited on reboot"
+
+# kuml's gdb stub started and stopped through mconsole (issue 14): the real
+# gdb attaches through `config gdb=`, reads the payload's registers and
+# detaches; `remove gdb` stops the stub.
+mc pay config gdb
+expect_eq "config gdb before" "$mc_out" "OK none"
+mc pay config gdb=70000
+case "$mc_out" in "ERR expected gdb=<TCP port"*) ;; *) fail "config gdb=70000: '$mc_out'" ;; esac
+mc pay config gdb="$uml_dir/gdb.sock"
+case "$mc_out" in "OK gdb stub listening on unix:$uml_dir/gdb.sock"*) ;; *) fail "config gdb=: '$mc_out'" ;; esac
+gdb_out=$(timeout 60 gdb -nx -batch -ex "target remote $uml_dir/gdb.sock" \
+  -ex 'info registers rip' -ex 'info threads' -ex detach 2>&1)
+case "$gdb_out" in
+  *"rip            0x10"*"Thread 1 (vCPU 0)"*"detached"*) ;;
+  *) fail "gdb through config gdb=: $gdb_out" ;;
+esac
+mc pay config gdb
+expect_eq "config gdb while listening" "$mc_out" "OK unix:$uml_dir/gdb.sock"
+mc pay remove gdb
+expect_eq "remove gdb" "$mc_out" "OK "
+mc pay config gdb
+expect_eq "config gdb after remove" "$mc_out" "OK none"
 
 mc pay halt
 expect_eq "halt" "$mc_out" "OK "

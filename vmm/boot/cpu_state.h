@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "vmm/cpu/control_registers.h"
 #include "vmm/guest_memory.h"
 
 namespace kuml {
@@ -66,15 +67,6 @@ struct BootCpuState {
   SegmentDescriptor tr;
   // LDTR is left null (not present), which KVM treats as unusable.
 };
-
-// Control-register and EFER bits the boot states use.
-constexpr uint64_t kCr0Pe = 1ull << 0;
-constexpr uint64_t kCr0Et = 1ull << 4;
-constexpr uint64_t kCr0Ne = 1ull << 5;
-constexpr uint64_t kCr0Pg = 1ull << 31;
-constexpr uint64_t kCr4Pae = 1ull << 5;
-constexpr uint64_t kEferLme = 1ull << 8;
-constexpr uint64_t kEferLma = 1ull << 10;
 
 // The PVH entry state (Xen's "HVM direct boot ABI"): 32-bit flat protected
 // mode, paging off, CS a 4 GiB read/execute segment, data segments 4 GiB

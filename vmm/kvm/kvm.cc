@@ -258,6 +258,12 @@ absl::Status Vcpu::SetSregs(const kvm_sregs& sregs) {
 absl::Status Vcpu::SetFpu(const kvm_fpu& fpu) {
   KUML_VCPU_IOCTL(SetFpu, KVM_SET_FPU, &fpu);
 }
+absl::Status Vcpu::GetFpu(kvm_fpu* fpu) const {
+  KUML_VCPU_IOCTL(GetFpu, KVM_GET_FPU, fpu);
+}
+absl::Status Vcpu::SetGuestDebug(const kvm_guest_debug& debug) {
+  KUML_VCPU_IOCTL(SetGuestDebug, KVM_SET_GUEST_DEBUG, &debug);
+}
 absl::Status Vcpu::GetLapic(kvm_lapic_state* lapic) const {
   KUML_VCPU_IOCTL(GetLapic, KVM_GET_LAPIC, lapic);
 }
@@ -299,6 +305,21 @@ absl::Status Vcpu::SetMsrs(const std::vector<kvm_msr_entry>& msrs) {
         "KVM_SET_MSRS (vcpu %u): MSR %#x refused", id_, msrs[n].index));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Vcpu::GetMsr(uint32_t index) const {
+  std::vector<uint8_t> buf(sizeof(KvmMsrsHeader) + sizeof(kvm_msr_entry));
+  auto* header = reinterpret_cast<KvmMsrsHeader*>(buf.data());
+  header->nmsrs = 1;
+  auto* entry = reinterpret_cast<kvm_msr_entry*>(buf.data() + sizeof(*header));
+  entry->index = index;
+  int n = Ioctl(fd_.get(), kKvmGetMsrs, header);
+  if (n < 0) return ErrnoStatus(absl::StrCat("KVM_GET_MSRS (vcpu ", id_, ")"));
+  if (n != 1) {
+    return absl::InternalError(
+        absl::StrFormat("KVM_GET_MSRS (vcpu %u): MSR %#x refused", id_, index));
+  }
+  return entry->data;
 }
 
 absl::StatusOr<uint64_t> Vcpu::Translate(uint64_t guest_virtual) const {

@@ -97,7 +97,13 @@ class Vcpu {
   absl::Status SetRegs(const kvm_regs& regs);
   absl::Status GetSregs(kvm_sregs* sregs) const;
   absl::Status SetSregs(const kvm_sregs& sregs);
+  absl::Status GetFpu(kvm_fpu* fpu) const;
   absl::Status SetFpu(const kvm_fpu& fpu);
+  // KVM_SET_GUEST_DEBUG: breakpoints, watchpoints and single-step for the
+  // gdb stub (machine/kvm_debug_target.h); their hits exit KVM_EXIT_DEBUG.
+  absl::Status SetGuestDebug(const kvm_guest_debug& debug);
+  // One MSR (KVM_GET_MSRS).
+  absl::StatusOr<uint64_t> GetMsr(uint32_t index) const;
   absl::Status SetCpuid(const std::vector<kvm_cpuid_entry2>& entries);
   absl::Status SetMsrs(const std::vector<kvm_msr_entry>& msrs);
   absl::Status GetLapic(kvm_lapic_state* lapic) const;

@@ -50,6 +50,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "vmm/cpu/control_registers.h"
 #include "vmm/guest_memory.h"
 
 namespace kuml {
@@ -63,13 +64,7 @@ struct PagingRegs {
   uint64_t efer = 0;
 };
 
-// Architectural bits the walk looks at (also handy for building registers).
-inline constexpr uint64_t kCr0Pe = 1ull << 0;
-inline constexpr uint64_t kCr0Pg = 1ull << 31;
-inline constexpr uint64_t kCr4Pae = 1ull << 5;
-inline constexpr uint64_t kCr4La57 = 1ull << 12;
-inline constexpr uint64_t kEferLme = 1ull << 8;
-inline constexpr uint64_t kEferLma = 1ull << 10;
+// The CR0/CR4/EFER bits the walk looks at: vmm/cpu/control_registers.h.
 
 // Page-table entry bits.
 inline constexpr uint64_t kPtePresent = 1ull << 0;

@@ -35,17 +35,27 @@ class PauseGate {
     released_ = true;
   }
 
-  // On a vCPU thread: waits while the gate is closed and not released.
-  void Park() {
+  // On a vCPU thread: waits while the gate is closed (or `*held` is set:
+  // the gdb stub keeps this one vCPU stopped while others run) and not
+  // released. A held vCPU counts as parked.
+  void Park(const std::atomic<bool>* held = nullptr) {
     absl::MutexLock lock(&mu_);
     ++parked_;
+    struct Args {
+      PauseGate* gate;
+      const std::atomic<bool>* held;
+    } args{this, held};
     mu_.Await(absl::Condition(
-        +[](PauseGate* g) {
-          return !g->closed_.load(std::memory_order_relaxed) || g->released_;
+        +[](Args* a) {
+          const bool hold = a->held != nullptr && a->held->load();
+          return (!a->gate->closed_.load(std::memory_order_relaxed) && !hold) ||
+                 a->gate->released_;
         },
-        this));
+        &args));
     --parked_;
   }
+  // Makes parked threads re-check their hold flags.
+  void Wake() { absl::MutexLock lock(&mu_); }
 
   // Waits until `n` threads are parked (true), or the gate was released or
   // the time ran out (false).

@@ -81,6 +81,15 @@ void VcpuRunner::Kick() {
   if (running_.load()) pthread_kill(native_, VcpuKickSignal());
 }
 
+void VcpuRunner::SetHeld(bool held) {
+  held_.store(held);
+  if (held) {
+    Kick();
+  } else if (gate_ != nullptr) {
+    gate_->Wake();
+  }
+}
+
 void VcpuRunner::Join() {
   if (thread_.joinable()) thread_.join();
 }
@@ -100,8 +109,8 @@ void VcpuRunner::Loop() {
     }
   }
   while (!control_->stop_requested()) {
-    if (gate_ != nullptr && gate_->closed()) {
-      gate_->Park();
+    if (gate_ != nullptr && (gate_->closed() || held_.load())) {
+      gate_->Park(&held_);
       continue;  // the loop condition decides
     }
     if (vcpu_->id() == 0) BootTracePoint("first-kvm-run");
@@ -156,6 +165,13 @@ absl::Status VcpuRunner::HandleExit() {
           break;
       }
       return absl::OkStatus();
+    case KVM_EXIT_DEBUG:
+      if (VcpuDebugHook* hook = debug_hook_.load()) {
+        hook->OnDebugExit(vcpu_->id(), run->debug.arch);
+        return absl::OkStatus();
+      }
+      return absl::InternalError(absl::StrCat(
+          "vcpu ", vcpu_->id(), ": KVM_EXIT_DEBUG with no debugger attached"));
     case KVM_EXIT_INTERNAL_ERROR:
       return HandleInternalError();
     case KVM_EXIT_FAIL_ENTRY:
@@ -247,6 +263,14 @@ absl::Status VcpuRunner::HandleEmulationFailure() {
     }
   }
 
+  if (!insn.empty() && insn[0] == 0xcc) {
+    VcpuDebugHook* hook = debug_hook_.load();
+    kvm_sregs sregs;
+    if (hook != nullptr && vcpu_->GetSregs(&sregs).ok() &&
+        hook->ClaimBreakpoint(vcpu_->id(), sregs.cs.base + regs.rip)) {
+      return absl::OkStatus();
+    }
+  }
   const RefusedInstruction* fix = MatchRefusedInstruction(insn);
   if (fix == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(

@@ -28,6 +28,21 @@
 
 namespace kuml {
 
+// Where a vCPU's KVM_EXIT_DEBUG goes (the gdb stub's target,
+// machine/kvm_debug_target.h). Called on the vCPU thread; after it returns
+// the runner parks if the pause gate was closed or the vCPU held.
+class VcpuDebugHook {
+ public:
+  virtual ~VcpuDebugHook() = default;
+  virtual void OnDebugExit(uint32_t vcpu_id,
+                           const kvm_debug_exit_arch& arch) = 0;
+  // A software-assisted KVM (kvm_pvm) refuses int3 in ring 0 and reports
+  // an emulation failure instead of a #BP exit: true when the int3 at
+  // linear address `pc` is the debugger's (the vCPU then stays at it and
+  // parks); false leaves it to the guest (refused_instructions.h).
+  virtual bool ClaimBreakpoint(uint32_t vcpu_id, uint64_t pc) = 0;
+};
+
 struct VcpuCounters {
   std::atomic<uint64_t> exits{0};
   std::atomic<uint64_t> pio_exits{0};
@@ -56,6 +71,14 @@ class VcpuRunner {
     start_hook_ = std::move(hook);
   }
 
+  // The debug hook; null removes it (a KVM_EXIT_DEBUG then stops the
+  // machine with an error). Thread-safe: the gdb stub comes and goes while
+  // the guest runs.
+  void SetDebugHook(VcpuDebugHook* hook) { debug_hook_.store(hook); }
+  // Keeps this vCPU parked (at the pause gate) while the others run: the
+  // gdb stub's per-thread "stay stopped". Thread-safe; needs a pause gate.
+  void SetHeld(bool held);
+
   void Start();
   // Thread-safe. Harmless before Start() and after the thread ended.
   void Kick();
@@ -79,6 +102,8 @@ class VcpuRunner {
   StopControl* control_;
   std::function<absl::Status()> start_hook_;
   PauseGate* gate_ = nullptr;
+  std::atomic<VcpuDebugHook*> debug_hook_{nullptr};
+  std::atomic<bool> held_{false};
   std::thread thread_;
   std::atomic<bool> running_{false};
   pthread_t native_ = {};
