@@ -16,7 +16,12 @@
 # and the compiler version, so a change to any of them builds a new kernel and an
 # unchanged tree returns at once. Usage:
 #
-#   guest/build-kernel.sh [--force]
+#   guest/build-kernel.sh [--force] [--debug]
+#
+# --debug builds the same kernel plus guest/kernel/kuml-debug.config (debug info, the
+# kernel's gdb scripts) into its own kernel-<hash>/, unstripped, with scripts/gdb and
+# vmlinux-gdb.py beside vmlinux, linked as vmlinux-debug, bzImage-debug, kernel-debug;
+# the default kernel's links are untouched. Opt-in (./setup.sh does not build it).
 #
 # Environment: KUML_CACHE (cache root), KUML_JOBS (make -j, default nproc),
 # KUML_LINUX_SOURCE (source tarball, default /usr/src/linux-source-6.1.tar.xz),
@@ -35,12 +40,19 @@ readonly src_tar="${KUML_LINUX_SOURCE:-/usr/src/linux-source-6.1.tar.xz}"
 readonly jobs="${KUML_JOBS:-$(nproc)}"
 
 force=0
-case "${1:-}" in
-  "") ;;
-  --force) force=1 ;;
-  -h|--help) sed -n '2,/^set -euo/p' "$script" | sed '$d'; exit 0 ;;
-  *) echo "usage: $0 [--force]" >&2; exit 2 ;;
-esac
+debug=0
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=1 ;;
+    --debug) debug=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$script" | sed '$d'; exit 0 ;;
+    *) echo "usage: $0 [--force] [--debug]" >&2; exit 2 ;;
+  esac
+done
+# --debug: the same kernel with debug info and the kernel's gdb scripts, in
+# its own kernel-<hash>/ (the default kernel and its links stay as they are).
+fragments=("$fragment")
+[[ $debug == 0 ]] || fragments+=("$here/kernel/kuml-debug.config")
 
 die() { echo "build-kernel: $*" >&2; exit 1; }
 
@@ -64,22 +76,30 @@ hash=$(
   {
     echo "source $src_version"
     echo "compiler $(gcc --version | head -n1)"
-    sha256sum "$fragment" "$script" | awk '{print $1}'
+    sha256sum "${fragments[@]}" "$script" | awk '{print $1}'
     for p in "${patches[@]}"; do echo "patch $(basename "$p") $(sha256sum < "$p")"; done
   } | sha256sum | cut -c1-16
 )
 readonly out="$guest_cache/kernel-$hash"
 
+# The debug kernel's links end in -debug.
+suffix=""
+[[ $debug == 0 ]] || suffix="-debug"
 link_current() {
-  ln -sfn "kernel-$hash/vmlinux" "$guest_cache/vmlinux"
-  ln -sfn "kernel-$hash/bzImage" "$guest_cache/bzImage"
-  ln -sfn "kernel-$hash" "$guest_cache/kernel"
+  ln -sfn "kernel-$hash/vmlinux" "$guest_cache/vmlinux$suffix"
+  ln -sfn "kernel-$hash/bzImage" "$guest_cache/bzImage$suffix"
+  ln -sfn "kernel-$hash" "$guest_cache/kernel$suffix"
 }
 
 report() {
   echo "build-kernel: $1 in $(elapsed)s"
-  echo "  vmlinux: $guest_cache/vmlinux -> $out/vmlinux"
-  echo "  bzImage: $guest_cache/bzImage -> $out/bzImage"
+  echo "  vmlinux: $guest_cache/vmlinux$suffix -> $out/vmlinux"
+  echo "  bzImage: $guest_cache/bzImage$suffix -> $out/bzImage"
+  if [[ $debug == 1 ]]; then
+    echo "  debug it: kuml kernel=$guest_cache/vmlinux$suffix ... gdb=1234, then"
+    echo "    gdb -iex 'add-auto-load-safe-path $out' $out/vmlinux \\"
+    echo "        -ex 'target remote 127.0.0.1:1234'   (lx-dmesg, lx-ps ... load)"
+  fi
 }
 
 mkdir -p "$guest_cache"
@@ -130,8 +150,10 @@ if command -v ccache > /dev/null; then
   echo "build-kernel: using ccache ($CCACHE_DIR)"
 fi
 
-echo "build-kernel: configuring (allnoconfig + $(basename "$fragment"))"
-KCONFIG_ALLCONFIG="$fragment" make "${make_args[@]}" allnoconfig >> "$log" 2>&1 ||
+allconfig="$build/allconfig"
+cat "${fragments[@]}" > "$allconfig"
+echo "build-kernel: configuring (allnoconfig + ${fragments[*]##*/})"
+KCONFIG_ALLCONFIG="$allconfig" make "${make_args[@]}" allnoconfig >> "$log" 2>&1 ||
   { tail -n 30 "$log" >&2; die "configuration failed"; }
 
 # Kconfig silently drops what it cannot satisfy: every line of the fragment must hold.
@@ -152,7 +174,7 @@ missing=$(awk '
       h = (k in have) ? have[k] : "n"
       if (h != want[k]) printf "  %s: wanted %s, got %s\n", k, want[k], h
     }
-  }' "$fragment" "$tree/.config")
+  }' "$allconfig" "$tree/.config")
 if [[ -n "$missing" ]]; then
   echo "$missing" >&2
   die "the final .config does not hold these fragment lines (dependencies missing?)"
@@ -162,8 +184,18 @@ echo "build-kernel: compiling with make -j$jobs (several minutes on a small mach
 make "${make_args[@]}" -j"$jobs" bzImage >> "$log" 2>&1 ||
   { tail -n 40 "$log" >&2; die "kernel build failed"; }
 
-# vmlinux is what kuml loads: keep the symbol table (RIPs in error reports), drop debug info.
-strip --strip-debug -o "$out.tmp/vmlinux" "$tree/vmlinux"
+# vmlinux is what kuml loads: keep the symbol table (RIPs in error reports), drop debug info
+# -- except in the debug kernel, which keeps it and the kernel's gdb scripts beside it
+# (gdb auto-loads vmlinux-gdb.py from vmlinux's directory once it is a safe path).
+if [[ $debug == 1 ]]; then
+  make "${make_args[@]}" scripts_gdb >> "$log" 2>&1 || die "make scripts_gdb failed"
+  cp "$tree/vmlinux" "$out.tmp/vmlinux"
+  mkdir -p "$out.tmp/scripts"
+  cp -rL "$tree/scripts/gdb" "$out.tmp/scripts/gdb"
+  cp -L "$tree/vmlinux-gdb.py" "$out.tmp/vmlinux-gdb.py"
+else
+  strip --strip-debug -o "$out.tmp/vmlinux" "$tree/vmlinux"
+fi
 cp "$tree/arch/x86/boot/bzImage" "$out.tmp/bzImage"
 cp "$tree/.config" "$out.tmp/config"
 cp "$tree/System.map" "$out.tmp/System.map"
@@ -176,7 +208,7 @@ readelf -n "$out.tmp/vmlinux" | awk '$1 == "Xen" && /\(0x00000012\)|PHYS32_ENTRY
   echo "hash $hash"
   echo "source $src_tar $src_version"
   echo "compiler $(gcc --version | head -n1)"
-  echo "fragment $(sha256sum < "$fragment")"
+  for f in "${fragments[@]}"; do echo "fragment $(basename "$f") $(sha256sum < "$f")"; done
   for p in "${patches[@]}"; do echo "patch $(basename "$p") $(sha256sum < "$p")"; done
   echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) in $(elapsed)s"
 } > "$out.tmp/inputs"
