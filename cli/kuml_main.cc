@@ -266,6 +266,7 @@ int Main(int argc, char** argv) {
   }
   if (spec->sandbox) {
     SetSandboxFatalHook(&RestoreAllTerminals);
+    WarmUpForSandbox();
     absl::Status sandboxed =
         InstallSyscallFilter(KumlProcessFilter(), /*all_threads=*/true);
     if (!sandboxed.ok()) {

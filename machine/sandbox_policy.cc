@@ -1,5 +1,7 @@
 #include "machine/sandbox_policy.h"
 
+#include "absl/base/internal/sysinfo.h"
+
 namespace kuml {
 namespace {
 
@@ -15,6 +17,11 @@ constexpr const char* kCommon[] = {
     "mremap",
     "futex",
     "sched_yield",
+    // absl::Mutex reads the waiting thread's priority when it queues it
+    // (pthread_getschedparam): two vCPUs parking at once for mconsole
+    // `stop` with ncpus=2 were killed for sched_getparam.
+    "sched_getparam",
+    "sched_getscheduler",
     "set_robust_list",
     "rseq",
     "clock_gettime",
@@ -117,8 +124,6 @@ constexpr const char* kProcessOnly[] = {
     // Each vCPU thread adds its own, stricter filter (filters only narrow).
     "seccomp",
     "sched_getaffinity",
-    "sched_getparam",
-    "sched_getscheduler",
     "getrlimit",
     "prlimit64",
     // Signals: kicks, the stop-signal thread, a boot-time xterm's end.
@@ -168,6 +173,11 @@ SyscallFilter Make(const char* kind, const char* const* extra, size_t n) {
 }
 
 }  // namespace
+
+void WarmUpForSandbox() {
+  // Cached by absl after the first call (base_internal/sysinfo.cc).
+  (void)absl::base_internal::NominalCPUFrequency();
+}
 
 SyscallFilter KumlProcessFilter() {
   return Make("process", kProcessOnly, std::size(kProcessOnly));

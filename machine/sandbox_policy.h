@@ -25,6 +25,12 @@ namespace kuml {
 SyscallFilter KumlProcessFilter();
 SyscallFilter KumlVcpuFilter();
 
+// Before the filters go on: does, once, what libraries would otherwise do
+// lazily on whichever thread first needs it -- absl::Mutex's contended path
+// reads the CPU's nominal frequency from /sys (openat) on first use, which
+// killed two vCPUs parking at once (ncpus=2, mconsole `stop`).
+void WarmUpForSandbox();
+
 }  // namespace kuml
 
 #endif  // KUML_MACHINE_SANDBOX_POLICY_H_
