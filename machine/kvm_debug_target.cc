@@ -578,15 +578,8 @@ void KvmDebugTarget::OnDebugExit(uint32_t vcpu_id,
     // The guest's own int3: deliver it as if we were not there (the
     // vCPU's RIP is at the int3; KVM injects it as the software exception
     // it was, so the guest sees RIP after it).
-    Vcpu& vcpu = machine_->vcpu(vcpu_id);
-    kvm_vcpu_events events{};
-    if (vcpu.GetVcpuEvents(&events).ok()) {
-      events.exception.injected = 1;
-      events.exception.nr = kBreakpointVector;
-      events.exception.has_error_code = 0;
-      events.exception.error_code = 0;
-      (void)vcpu.SetVcpuEvents(events);
-    }
+    // Should that fail, the vCPU meets the int3 again (another exit).
+    (void)machine_->vcpu(vcpu_id).InjectBreakpoint();
     return;
   }
   if (arch.exception != kDebugVector || !attached_) return;

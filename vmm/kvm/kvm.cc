@@ -278,6 +278,17 @@ absl::Status Vcpu::SetVcpuEvents(const kvm_vcpu_events& events) {
 }
 #undef KUML_VCPU_IOCTL
 
+absl::Status Vcpu::InjectBreakpoint() {
+  kvm_vcpu_events events;
+  if (absl::Status s = GetVcpuEvents(&events); !s.ok()) return s;
+  events.exception.injected = 1;
+  events.exception.nr = 3;  // #BP
+  events.exception.has_error_code = 0;
+  events.exception.error_code = 0;
+  events.flags = 0;  // change nothing else (NMI, SIPI, shadow ...)
+  return SetVcpuEvents(events);
+}
+
 absl::Status Vcpu::SetCpuid(const std::vector<kvm_cpuid_entry2>& entries) {
   std::vector<uint8_t> buf(sizeof(KvmCpuid2Header) +
                            entries.size() * sizeof(kvm_cpuid_entry2));

@@ -110,6 +110,9 @@ class Vcpu {
   absl::Status SetLapic(const kvm_lapic_state& lapic);
   absl::Status GetVcpuEvents(kvm_vcpu_events* events) const;
   absl::Status SetVcpuEvents(const kvm_vcpu_events& events);
+  // Queues a #BP for the guest (KVM_SET_VCPU_EVENTS), changing nothing
+  // else of the vCPU's event state (NMI, SIPI, interrupt shadow ...).
+  absl::Status InjectBreakpoint();
   // KVM_TRANSLATE: guest virtual -> guest physical with the vCPU's paging.
   absl::StatusOr<uint64_t> Translate(uint64_t guest_virtual) const;
 

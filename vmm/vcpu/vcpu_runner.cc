@@ -282,15 +282,7 @@ absl::Status VcpuRunner::HandleEmulationFailure() {
   s = vcpu_->SetRegs(regs);
   if (!s.ok()) return s;
   if (fix->fix == RefusedInstructionFix::kInjectBreakpoint) {
-    kvm_vcpu_events events;
-    s = vcpu_->GetVcpuEvents(&events);
-    if (!s.ok()) return s;
-    events.exception.injected = 1;
-    events.exception.nr = 3;  // #BP
-    events.exception.has_error_code = 0;
-    events.exception.error_code = 0;
-    events.flags = 0;  // change nothing else (NMI, SIPI, shadow ...)
-    s = vcpu_->SetVcpuEvents(events);
+    s = vcpu_->InjectBreakpoint();
     if (!s.ok()) return s;
   }
   counters_.refused_instructions_fixed.fetch_add(1, std::memory_order_relaxed);
