@@ -91,6 +91,9 @@ if [ "$build_guest" = 1 ]; then
   guest/build-kernel.sh
   log "building the default root_fs (cached)"
   guest/build-rootfs.sh
+  # The test image of a UML user's own root_fs (tests/e2e/debian_image_test).
+  log "building the Debian test image (debootstrap, cached)"
+  guest/build-debian-image.sh >/dev/null
   cache=${KUML_CACHE:-$HOME/.cache/kuml}
   if [ ! -e "$top/root_fs" ]; then
     cp --sparse=always "$cache/guest/root_fs" "$top/root_fs"

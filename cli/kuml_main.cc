@@ -32,6 +32,7 @@
 #include "mconsole/grpc_service.h"
 #include "mconsole/mconsole_host.h"
 #include "vmm/boot/kernel_config.h"
+#include "vmm/boot/kernel_loader.h"
 #include "vmm/boot_trace.h"
 #include "vmm/cpu/host_kvm.h"
 #include "vmm/kvm/kvm.h"
@@ -122,6 +123,18 @@ int Main(int argc, char** argv) {
   if (!supported.ok()) {
     Say(std::string(supported.message()));
     return kExitUsage;
+  }
+
+  // A kernel that knows UML's device names (kuml's own says so in an ELF
+  // note) gets UML's command line; an unreadable kernel is reported when the
+  // boot loads it.
+  {
+    const std::string kernel =
+        spec->kernel_path.empty() ? DefaultKernelPath() : spec->kernel_path;
+    absl::StatusOr<KernelNotes> notes = ReadKernelNotes(kernel);
+    if (notes.ok() && notes->uml_device_names) {
+      spec->guest_names = GuestNames::kUml;
+    }
   }
 
   // Every line's host side, opened once for all boots (ptys announced,

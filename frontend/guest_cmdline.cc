@@ -55,18 +55,41 @@ std::optional<std::string> TranslateRoot(const MachineSpec& spec,
   return std::nullopt;
 }
 
+// GuestKernelArgs for a kernel that knows UML's names: the user's words
+// unchanged, as UML passes them, after the switch that turns the names on and
+// UML's console=tty0; UML's root=98:0 when no root= is given.
+std::vector<std::string> UmlNamesKernelArgs(const MachineSpec& spec) {
+  std::vector<std::string> args = {"kuml_names=uml", "console=tty0"};
+  bool have_root = false;
+  for (const std::string& arg : spec.guest_args) {
+    if (arg == "--") break;
+    if (absl::StartsWith(arg, "root=")) have_root = true;
+  }
+  args.insert(args.end(), spec.guest_args.begin(), spec.guest_args.end());
+  if (!have_root && spec.disks.count(0) != 0) {
+    args.insert(std::find(args.begin(), args.end(), "--"),
+                absl::StrCat("root=", kUbdMajor, ":0"));
+  }
+  return args;
+}
+
 }  // namespace
 
 std::optional<std::string> GuestDiskName(const MachineSpec& spec,
                                          int ubd_index) {
   auto it = spec.disks.find(ubd_index);
   if (it == spec.disks.end()) return std::nullopt;
+  if (spec.guest_names == GuestNames::kUml) {
+    return absl::StrCat("ubd",
+                        std::string(1, static_cast<char>('a' + it->first)));
+  }
   // At most 16 disks, so one letter always suffices.
   const int position = static_cast<int>(std::distance(spec.disks.begin(), it));
   return absl::StrCat("vd", std::string(1, static_cast<char>('a' + position)));
 }
 
 std::vector<std::string> GuestKernelArgs(const MachineSpec& spec) {
+  if (spec.guest_names == GuestNames::kUml) return UmlNamesKernelArgs(spec);
   std::vector<std::string> args;
   bool have_root = false;
   // After "--" the guest kernel hands everything to init, so a root= there

@@ -14,10 +14,23 @@
 // ro, quiet (also a kuml switch), console=, loglevel=, and unknown words and
 // a=b pairs, which the guest kernel hands to init's argv and environment.
 //
-// Disks: the VMM registers its virtio disks in ubd index order, so the n-th
-// configured ubd device (counting from ubd0, which always exists) is the
-// guest's n-th virtio disk: ubd0 is /dev/vda; with ubd0 and ubd3 only, ubd3
-// is /dev/vdb. Hence:
+// Device names depend on the guest kernel (spec.guest_names, MachineSpec).
+//
+// A kernel that knows UML's names (GuestNames::kUml: kuml's own kernel, which
+// says so with an ELF note) gets UML's command line: the user's words pass
+// unchanged (root=/dev/ubda, root=98:0, /dev/ubdb1 are the kernel's own
+// names there), after "kuml_names=uml" (which turns the names on) and
+// "console=tty0" (UML appends it when no console= is given; kuml puts it
+// first, so a console= of the user's, later, still wins where it names a
+// console); with no root= before a "--", root=98:0 (/dev/ubda) is added, as
+// UML does, before the "--".
+//
+// Any other kernel (GuestNames::kVirtio: no such note, e.g. a distribution
+// kernel, or a bzImage, whose notes are compressed) names its virtio disks
+// itself, in the order the VMM registers them: ubd index
+// order, so the n-th configured ubd device (counting from ubd0, which always
+// exists) is the guest's n-th virtio disk: ubd0 is /dev/vda; with ubd0 and
+// ubd3 only, ubd3 is /dev/vdb. Hence:
 //  * no root= given before a "--": root=/dev/vda is added (UML adds
 //    root=98:0, i.e. /dev/ubda), before the "--" if there is one (UML
 //    appends it after, which hands it to init instead of the kernel);
@@ -43,8 +56,9 @@ std::vector<std::string> GuestKernelArgs(const MachineSpec& spec);
 // GuestKernelArgs joined with single spaces.
 std::string GuestKernelCommandLine(const MachineSpec& spec);
 
-// The guest's name for ubd device `ubd_index` ("vda", "vdb", ...), or
-// nullopt if that ubd device is not configured.
+// The guest's name for ubd device `ubd_index` ("ubdd" for ubd3 with UML's
+// names; else "vda", "vdb", ... in index order), or nullopt if that ubd
+// device is not configured.
 std::optional<std::string> GuestDiskName(const MachineSpec& spec,
                                          int ubd_index);
 

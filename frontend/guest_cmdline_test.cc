@@ -151,5 +151,69 @@ TEST(GuestKernelArgsTest, HandBuiltSpecWithoutDisksGetsNoRoot) {
   EXPECT_THAT(GuestKernelArgs(spec), ElementsAre("init=/init"));
 }
 
+// ---- A kernel that knows UML's names (kuml's own, with its ELF note) ----
+
+std::vector<std::string> UmlArgs(const std::vector<std::string>& args) {
+  MachineSpec spec = Parse(args);
+  spec.guest_names = GuestNames::kUml;
+  return GuestKernelArgs(spec);
+}
+
+TEST(UmlNamesKernelArgsTest, UmlsOwnDefaults) {
+  // UML adds root=98:0 and console=tty0; kuml also turns the names on.
+  EXPECT_THAT(UmlArgs({}),
+              ElementsAre("kuml_names=uml", "console=tty0", "root=98:0"));
+  EXPECT_THAT(
+      UmlArgs({"ubd0=root_fs", "con0=fd:0,fd:1", "mem=128M", "init=/init"}),
+      ElementsAre("kuml_names=uml", "console=tty0", "init=/init", "root=98:0"));
+}
+
+TEST(UmlNamesKernelArgsTest, RootIsNotRewritten) {
+  // The reference line of the UML tests: /dev/ubda is the kernel's own name.
+  EXPECT_THAT(UmlArgs({"ubd0=root_fs", "root=/dev/ubda", "con0=fd:0,fd:1",
+                       "con=null", "mem=128M", "init=/init"}),
+              ElementsAre("kuml_names=uml", "console=tty0", "root=/dev/ubda",
+                          "init=/init"));
+  for (const char* root : {"root=98:0", "root=98:17", "root=/dev/ubdb1",
+                           "root=/dev/ubdd", "root=/dev/vda"}) {
+    EXPECT_THAT(UmlArgs({"ubd3=d.img", root}),
+                ElementsAre("kuml_names=uml", "console=tty0", root));
+  }
+}
+
+TEST(UmlNamesKernelArgsTest, UsersConsoleComesLaterAndWins) {
+  EXPECT_THAT(UmlArgs({"console=ttyS0", "rw"}),
+              ElementsAre("kuml_names=uml", "console=tty0", "console=ttyS0",
+                          "rw", "root=98:0"));
+}
+
+TEST(UmlNamesKernelArgsTest, DefaultRootGoesBeforeDoubleDash) {
+  EXPECT_THAT(UmlArgs({"init=/bin/sh", "--", "-c", "echo"}),
+              ElementsAre("kuml_names=uml", "console=tty0", "init=/bin/sh",
+                          "root=98:0", "--", "-c", "echo"));
+  EXPECT_THAT(UmlArgs({"--", "root=/dev/ubda"}),
+              ElementsAre("kuml_names=uml", "console=tty0", "root=98:0", "--",
+                          "root=/dev/ubda"));
+}
+
+TEST(UmlNamesKernelArgsTest, HandBuiltSpecWithoutDisksGetsNoRoot) {
+  MachineSpec spec;
+  spec.guest_names = GuestNames::kUml;
+  spec.guest_args = {"init=/init"};
+  EXPECT_THAT(GuestKernelArgs(spec),
+              ElementsAre("kuml_names=uml", "console=tty0", "init=/init"));
+}
+
+TEST(UmlNamesGuestDiskNameTest, NamedByUbdIndexNotByOrder) {
+  MachineSpec spec = Parse({"ubd5=f", "ubd2=c", "ubdp=p"});
+  spec.guest_names = GuestNames::kUml;
+  EXPECT_EQ(GuestDiskName(spec, 0), "ubda");
+  EXPECT_EQ(GuestDiskName(spec, 2), "ubdc");
+  EXPECT_EQ(GuestDiskName(spec, 5), "ubdf");
+  EXPECT_EQ(GuestDiskName(spec, 15), "ubdp");
+  EXPECT_FALSE(GuestDiskName(spec, 1).has_value());
+  EXPECT_FALSE(GuestDiskName(spec, 16).has_value());
+}
+
 }  // namespace
 }  // namespace kuml

@@ -228,9 +228,24 @@ struct GdbListen {
   std::string path;   // a unix socket
 };
 
+// Which names the guest kernel gives kuml's devices (guest_cmdline.h,
+// machine/line_factory.h, machine/disk_factory.h).
+enum class GuestNames {
+  // A kernel with its own driver names: virtio disks /dev/vda.. (kuml
+  // rewrites root=/dev/ubda), con0 the 8250's ttyS0, con1.. hvc ttys.
+  kVirtio,
+  // A kernel that knows UML's names (kuml's own: guest/patches/0003-*; it
+  // says so with an ELF note) and is booted with kuml_names=uml: disks
+  // /dev/ubda.. (98:16n), con0 tty0 (the 8250), con<n> tty<n> (4:n).
+  kUml,
+};
+
 struct MachineSpec {
   // kernel=<path>: kuml's own switch. Empty: the CLI picks its default.
   std::string kernel_path;
+  // Not a switch: what the guest kernel says about itself (its ELF note),
+  // set by the CLI before anything is built from this spec.
+  GuestNames guest_names = GuestNames::kVirtio;
   // sandbox=on|off (kuml's own): seccomp filters on every thread once the
   // guest's devices are open. On unless turned off (for debugging).
   bool sandbox = true;

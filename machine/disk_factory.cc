@@ -10,13 +10,15 @@
 namespace kuml {
 
 PluggableDevice DiskDevice(std::shared_ptr<BlockBackend> backend,
-                           std::string serial) {
+                           std::string serial,
+                           std::optional<uint32_t> ubd_index) {
   PluggableDevice device;
   device.disk = backend;
-  device.make = [backend = std::move(backend),
-                 serial = std::move(serial)](const VirtioDeviceContext&)
+  device.make = [backend = std::move(backend), serial = std::move(serial),
+                 ubd_index](const VirtioDeviceContext&)
       -> absl::StatusOr<std::unique_ptr<VirtioDevice>> {
-    return std::unique_ptr<VirtioDevice>(new VirtioBlock(backend, serial));
+    return std::unique_ptr<VirtioDevice>(
+        new VirtioBlock(backend, serial, ubd_index));
   };
   return device;
 }
@@ -43,7 +45,8 @@ absl::StatusOr<PluggableDevice> OpenDiskDevice(int index, const UbdSpec& ubd,
     return absl::Status(backend.status().code(),
                         absl::StrCat(name, ": ", backend.status().message()));
   }
-  PluggableDevice device = DiskDevice(*std::move(backend), ubd.serial);
+  PluggableDevice device =
+      DiskDevice(*std::move(backend), ubd.serial, static_cast<uint32_t>(index));
   device.name = absl::StrCat("ubd", index);
   device.config = ubd.backing_file.empty()
                       ? ubd.file

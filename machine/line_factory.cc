@@ -174,6 +174,15 @@ VirtioDeviceFactory ConsoleDeviceFactory(std::vector<ConsolePortSource> ports) {
   };
 }
 
+// Whether a line's port is a console port, which the guest makes a tty:
+// with kuml's kernel and UML's names every line (con<n> is tty<n>, ssl<n>
+// ttyS<n>); with another kernel the first kHvcTtys consoles (hvc0..hvc7),
+// counted by `console_ports`, and no serial line.
+bool GetsTty(const MachineSpec& spec, LineKind kind, int console_ports) {
+  if (spec.guest_names == GuestNames::kUml) return true;
+  return kind == LineKind::kConsole && console_ports < kHvcTtys;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LineFactory>> LineFactory::Open(
@@ -216,7 +225,7 @@ absl::StatusOr<std::unique_ptr<LineFactory>> LineFactory::Open(
       }
       GuestPort port;
       port.name = LineName(kind, n);
-      port.console = kind == LineKind::kConsole && console_ports < kHvcTtys;
+      port.console = GetsTty(spec, kind, console_ports);
       if (port.console) ++console_ports;
       port.channel = channel->get();
       lines->channels_.push_back(std::move(*channel));
@@ -260,7 +269,7 @@ absl::StatusOr<PluggableDevice> LineFactory::OpenHotLine(LineKind kind,
   std::shared_ptr<Channel> channel = std::move(*opened);
   ConsolePortSource port;
   port.name = LineName(kind, index);
-  port.console = kind == LineKind::kConsole;
+  port.console = GetsTty(spec_, kind, /*console_ports=*/0);
   port.make = [channel](EventLoop* loop)
       -> absl::StatusOr<std::shared_ptr<ConsolePortHandler>> {
     return std::make_shared<ConsoleChannelPort>(loop, channel);
@@ -269,7 +278,7 @@ absl::StatusOr<PluggableDevice> LineFactory::OpenHotLine(LineKind kind,
   device.name = LineName(kind, index);
   device.make = ConsoleDeviceFactory({std::move(port)});
   device.config = line.config;
-  device.console_tty = kind == LineKind::kConsole;
+  device.console_tty = port.console;
   return device;
 }
 

@@ -11,8 +11,17 @@
 //   Virtual console 1 assigned device '/dev/pts/5'
 //   Serial line 0 assigned device '/dev/pts/6'
 //
-// Guest side (what the guest kernel sees):
-//   con0        ttyS0: the 8250 UART at 0x3f8, IRQ 4; the boot console.
+// Guest side (what the guest kernel sees). With kuml's kernel, which knows
+// UML's names (spec.guest_names == GuestNames::kUml, kuml_names=uml;
+// guest/patches/0003-*), the consoles are UML's ttys:
+//   con0        tty0 (4:0): the 8250 UART at 0x3f8, IRQ 4; the boot console
+//               (console=tty0, as UML appends it).
+//   con1..15    virtio-console console ports named con<n>, each tty<n>
+//               (4:n), whatever other lines exist.
+//   ssl0..63    virtio-console console ports named ssl<n>, each ttyS<n>
+//               (4:64+n): real ttys, as UML's serial lines.
+// With any other kernel (GuestNames::kVirtio), Linux's own names:
+//   con0        ttyS0: the same UART; the boot console.
 //   con1..15    virtio-console console ports, in line order: the first
 //               eight configured ones are hvc0..hvc7 (con1=pts con3=pts:
 //               con1 is hvc0, con3 is hvc1). Linux has only eight hvc ttys

@@ -91,7 +91,11 @@ absl::Status Machine::Init(const Kvm& kvm) {
 
   s = InitPlatformDevices();
   if (!s.ok()) return s;
-  std::vector<std::string> cmdline = {"console=ttyS0", "reboot=k"};
+  std::vector<std::string> cmdline;
+  if (!config_.boot_console.empty()) {
+    cmdline.push_back("console=" + config_.boot_console);
+  }
+  cmdline.push_back("reboot=k");
   if (flavor_ == KvmFlavor::kSoftwareAssisted) {
     for (std::string& arg : SoftwareKvmGuestKernelArgs()) {
       cmdline.push_back(std::move(arg));

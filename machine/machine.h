@@ -58,9 +58,12 @@ struct MachineConfig {
   // vmlinux (PVH), bzImage, or a multiboot flat binary (the test payloads).
   std::string kernel_path;
   std::optional<std::string> initrd_path;
-  // The user's part of the kernel command line; the machine prepends the
-  // console and the virtio-mmio device announcements.
+  // The user's part of the kernel command line; the machine prepends
+  // console=<boot_console> and the virtio-mmio device announcements.
   std::vector<std::string> kernel_args;
+  // The 8250's name under the guest kernel; empty when kernel_args name the
+  // console themselves (kuml's kernel with UML's names: console=tty0).
+  std::string boot_console = "ttyS0";
   // The virtio devices in slot order, which is the guest's probe order:
   // the disks first (the first is /dev/vda), then network and console
   // devices (machine_builder.h).

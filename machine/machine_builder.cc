@@ -31,6 +31,8 @@ absl::StatusOr<MachineConfig> BuildMachineConfig(const MachineSpec& spec,
       spec.kernel_path.empty() ? DefaultKernelPath() : spec.kernel_path;
   if (!spec.initrd_path.empty()) config.initrd_path = spec.initrd_path;
   config.kernel_args = GuestKernelArgs(spec);
+  // With UML's names the kernel arguments carry UML's console=tty0.
+  if (spec.guest_names == GuestNames::kUml) config.boot_console.clear();
   for (const auto& [index, ubd] : spec.disks) {  // ubd index order
     absl::StatusOr<PluggableDevice> disk = OpenDiskDevice(index, ubd, spec);
     if (!disk.ok()) return disk.status();

@@ -53,7 +53,7 @@ absl::StatusOr<PluggableDevice> OpenNetDevice(
     given = SpecifiedMac(eth);
     device.config = eth.config;
     switch_text = eth.switch_text;
-    transport = OpenNetTransport(eth);
+    transport = OpenNetTransport(eth, kernel_ip);
   }
   if (!transport.ok()) return transport.status();
   absl::StatusOr<MacAddress> mac = ChooseMac(given, kernel_ip);

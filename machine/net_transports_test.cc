@@ -254,24 +254,69 @@ TEST(VdeTransport, NoSwitchIsAClearError) {
   EXPECT_THAT(t.status().message(), HasSubstr("eth0=vde,/nonexistent"));
 }
 
-TEST(TapTransport, CreatesATapAndConfiguresTheHostSide) {
+// The host side uml_net gives tuntap,,,<net>.1 with a guest at <net>.2
+// (UML's): the gate as a /32 on tap0; once the guest pings the gate (its
+// ARP tells the address), a host route to it and proxy ARP on tap0; no tap
+// left once the transport is gone.
+void ExpectUmlNetHostSide(const TestNetns& host,
+                          std::unique_ptr<NetTransport> t,
+                          const std::string& net) {
+  auto addr = host.Sh("ip -4 -o addr show");
+  ASSERT_TRUE(addr.ok());
+  EXPECT_THAT(*addr, HasSubstr(absl::StrCat("inet ", net, ".1/32")));
+  StackTap guest = Stack(net + ".2/24");
+  auto pump = std::make_unique<FramePump>(guest.wire.get(), t.get());
+  EXPECT_TRUE(Ping(guest, net + ".1").ok());
+  auto route =
+      host.Sh(absl::StrCat("ip -4 route show ", net,
+                           ".2; cat /proc/sys/net/ipv4/conf/tap0/proxy_arp"));
+  ASSERT_TRUE(route.ok());
+  EXPECT_THAT(*route, HasSubstr(net + ".2 dev tap0"));
+  EXPECT_THAT(*route, HasSubstr("\n1"));
+  pump.reset();
+  t.reset();  // the tap is not persistent: it goes with its transport
+  auto links = host.Sh("ip -o link show");
+  ASSERT_TRUE(links.ok());
+  EXPECT_THAT(*links, Not(HasSubstr("tap0")));
+}
+
+// With CAP_NET_ADMIN kuml makes the tap itself (with a virtio-net header)
+// and sets up what uml_net would, the routes through uml_net's `add`.
+TEST(TapTransport, CreatesATapAndConfiguresTheHostSideAsUmlNetDoes) {
   auto host = TestNetns::Create();
   ASSERT_TRUE(host.ok());
   auto t = OpenIn(**host, "eth0=tuntap,,,192.168.77.1");
   ASSERT_NE(t, nullptr);
-  auto addr = (*host)->Sh("ip -4 -o addr show");
-  ASSERT_TRUE(addr.ok());
-  EXPECT_THAT(*addr, HasSubstr("inet 192.168.77.1/24"));
   EXPECT_TRUE(t->vnet_header());
-  StackTap guest = Stack("192.168.77.2/24");
-  auto pump = std::make_unique<FramePump>(guest.wire.get(), t.get());
-  EXPECT_TRUE(Ping(guest, "192.168.77.1").ok());
-  // The tap goes away with its transport (it is not persistent).
-  pump.reset();
-  t.reset();
-  auto links = (*host)->Sh("ip -o link show");
-  ASSERT_TRUE(links.ok());
-  EXPECT_THAT(*links, Not(HasSubstr("tap0")));
+  ExpectUmlNetHostSide(**host, std::move(t), "192.168.77");
+}
+
+// Drops CAP_NET_ADMIN on the calling thread only (capabilities are per
+// thread), as for a user who is not root.
+void DropCapNetAdmin() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  ASSERT_EQ(::syscall(SYS_capget, &header, data), 0);
+  data[CAP_NET_ADMIN / 32].effective &= ~(1u << (CAP_NET_ADMIN % 32));
+  ASSERT_EQ(::syscall(SYS_capset, &header, data), 0);
+}
+
+// Without CAP_NET_ADMIN the real setuid uml_net (uml-utilities) makes the
+// tap, called as UML calls it; its `del` runs when the transport goes.
+TEST(TapTransport, WithoutCapNetAdminTheUmlNetHelperMakesTheTap) {
+  ASSERT_EQ(::access("/usr/bin/uml_net", X_OK), 0)
+      << "the real uml_net (uml-utilities, ./setup.sh) is needed";
+  auto host = TestNetns::Create();
+  ASSERT_TRUE(host.ok());
+  absl::StatusOr<std::unique_ptr<NetTransport>> opened =
+      absl::InternalError("not run");
+  (*host)->Run([&] {
+    DropCapNetAdmin();
+    opened = Open("eth0=tuntap,,,192.168.79.1");
+  });
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_FALSE((*opened)->vnet_header());  // uml_net's tap has none
+  ExpectUmlNetHostSide(**host, *std::move(opened), "192.168.79");
 }
 
 TEST(TapTransport, AttachesToAPreconfiguredTap) {
@@ -307,20 +352,20 @@ TEST(TapTransport, AttachesToAPreconfiguredTap) {
   }
 }
 
-TEST(TapTransport, WithoutCapNetAdminCreatingATapExplainsTheAlternative) {
+TEST(TapTransport,
+     WithoutCapNetAdminOrUmlNetCreatingATapExplainsTheAlternative) {
   auto host = TestNetns::Create();
   ASSERT_TRUE(host.ok());
   absl::StatusOr<std::unique_ptr<NetTransport>> t =
       absl::InternalError("not run");
+  // No uml_net on the PATH either: nothing can make the tap.
+  const std::string saved_path = std::getenv("PATH");
+  ::setenv("PATH", "/nonexistent", 1);
   (*host)->Run([&] {
-    // Capabilities are per thread: drop CAP_NET_ADMIN on this one only.
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[2] = {};
-    ASSERT_EQ(::syscall(SYS_capget, &header, data), 0);
-    data[CAP_NET_ADMIN / 32].effective &= ~(1u << (CAP_NET_ADMIN % 32));
-    ASSERT_EQ(::syscall(SYS_capset, &header, data), 0);
+    DropCapNetAdmin();
     t = Open("eth0=tuntap,,,192.168.0.254");
   });
+  ::setenv("PATH", saved_path.c_str(), 1);
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(t.status().message(), HasSubstr("eth0=tuntap,,,192.168.0.254"));

@@ -98,17 +98,18 @@ absl::Status CheckVecSpec(const VecSpec& spec) {
 }
 
 absl::StatusOr<std::unique_ptr<NetTransport>> OpenNetTransport(
-    const EthSpec& spec) {
+    const EthSpec& spec, const std::optional<Ipv4Address>& guest_ip) {
   absl::Status checked = CheckEthSpec(spec);
   if (!checked.ok()) return checked;
   absl::StatusOr<std::unique_ptr<NetTransport>> t = std::visit(
-      [&spec](const auto& transport)
+      [&spec, &guest_ip](const auto& transport)
           -> absl::StatusOr<std::unique_ptr<NetTransport>> {
         using T = std::decay_t<decltype(transport)>;
         if constexpr (std::is_same_v<T, TuntapTransport>) {
           TapOptions options;
           options.device = transport.device;
           options.host_address = transport.gate;
+          options.guest_address = guest_ip;
           return OpenTapTransport(options);
         } else if constexpr (std::is_same_v<T, DaemonTransport>) {
           DaemonOptions options;

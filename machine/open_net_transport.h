@@ -28,9 +28,12 @@ namespace kuml {
 absl::Status CheckEthSpec(const EthSpec& spec);
 absl::Status CheckVecSpec(const VecSpec& spec);
 
-// Opens the host side. Errors start with the switch text.
+// Opens the host side. Errors start with the switch text. `guest_ip`: the
+// guest's address on the interface when the kernel command line gives it
+// (ip=), for the host routes of tuntap,,,<gate> (devices/net/uml_net.h).
 absl::StatusOr<std::unique_ptr<NetTransport>> OpenNetTransport(
-    const EthSpec& spec);
+    const EthSpec& spec,
+    const std::optional<Ipv4Address>& guest_ip = std::nullopt);
 absl::StatusOr<std::unique_ptr<NetTransport>> OpenVecTransport(
     const VecSpec& spec);
 

@@ -5,16 +5,22 @@
 #include <linux/if_tun.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "devices/net/socket_util.h"
+#include "devices/net/uml_net.h"
 #include "util/errno_status.h"
 #include "util/unique_fd.h"
 
@@ -23,14 +29,22 @@ namespace {
 
 constexpr char kCapabilityHint[] =
     " (creating a tap device or configuring its host side needs "
-    "CAP_NET_ADMIN: run kuml as root, or have root create a persistent tap "
-    "for you -- `tunctl -u <user>` or `ip tuntap add <name> mode tap user "
-    "<user>` -- and use eth<n>=tuntap,<name>)";
+    "CAP_NET_ADMIN or, for eth<n>=tuntap,,,<host ip>, UML's setuid uml_net "
+    "helper (uml-utilities; root and group uml-net may run it): run kuml as "
+    "root, join group uml-net, or have root create a persistent tap for you "
+    "-- `tunctl -u <user>` or `ip tuntap add <name> mode tap user <user>` -- "
+    "and use eth<n>=tuntap,<name>)";
 
 class TapTransport : public NetTransport {
  public:
-  TapTransport(std::string name, UniqueFd fd, bool vnet_header)
-      : name_(std::move(name)), fd_(std::move(fd)), vnet_(vnet_header) {}
+  // `addresses`: for a tap set up as uml_net does, the helper that routes
+  // the guest's addresses to it (null otherwise).
+  TapTransport(std::string name, UniqueFd fd, bool vnet_header,
+               std::unique_ptr<UmlNetAddresses> addresses = nullptr)
+      : name_(std::move(name)),
+        fd_(std::move(fd)),
+        vnet_(vnet_header),
+        addresses_(std::move(addresses)) {}
 
   std::string description() const override {
     return absl::StrCat("tuntap ", name_, vnet_ ? " (vnet header)" : "");
@@ -55,6 +69,7 @@ class TapTransport : public NetTransport {
   }
 
   absl::Status Send(absl::Span<const iovec> frame) override {
+    if (addresses_ != nullptr) NoteGuestAddress(frame);
     while (::writev(fd_.get(), frame.data(), frame.size()) < 0) {
       switch (errno) {
         case EINTR:
@@ -85,10 +100,71 @@ class TapTransport : public NetTransport {
   }
 
  private:
+  // The sender address of an ARP packet the guest sends is one of its
+  // addresses (what UML's kernel learns from its address notifier).
+  void NoteGuestAddress(absl::Span<const iovec> frame) {
+    uint8_t head[42];
+    size_t skip = vnet_ ? kVirtioNetHdrBytes : 0, got = 0;
+    for (const iovec& part : frame) {
+      const uint8_t* p = static_cast<const uint8_t*>(part.iov_base);
+      size_t len = part.iov_len;
+      const size_t skipped = std::min(skip, len);
+      p += skipped;
+      len -= skipped;
+      skip -= skipped;
+      const size_t take = std::min(len, sizeof head - got);
+      std::memcpy(head + got, p, take);
+      got += take;
+      if (got == sizeof head) break;
+    }
+    if (std::optional<Ipv4Address> a = ArpSenderAddress(head, got)) {
+      addresses_->Saw(*a, ClassfulNetmask(*a));
+    }
+  }
+
   const std::string name_;
   const UniqueFd fd_;
   const bool vnet_;
+  const std::unique_ptr<UmlNetAddresses> addresses_;
 };
+
+// True when `uml_net` can be found where UML's execvp would look, and can
+// still work: once kuml's sandbox is on (no_new_privs, exec forbidden: a
+// hot-plugged device), a setuid helper cannot.
+bool HaveUmlNet() {
+  if (::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1) return false;
+  const char* path = std::getenv("PATH");
+  for (absl::string_view dir :
+       absl::StrSplit(path != nullptr ? path : "/usr/bin:/bin", ':')) {
+    const std::string file = absl::StrCat(dir, "/uml_net");
+    if (::access(file.c_str(), F_OK) == 0) return true;
+  }
+  return false;
+}
+
+// eth<n>=tuntap,,,<gate> without CAP_NET_ADMIN: the tap from uml_net, as
+// UML gets it, and uml_net's routes for the guest's addresses.
+absl::StatusOr<std::unique_ptr<NetTransport>> OpenThroughUmlNet(
+    const TapOptions& options) {
+  absl::StatusOr<UmlNetTap> tap = UmlNetTuntapUp(*options.host_address);
+  if (!tap.ok()) {
+    return absl::Status(tap.status().code(),
+                        absl::StrCat("creating a tap device: ",
+                                     tap.status().message(), kCapabilityHint));
+  }
+  for (const std::string& line : tap->output) {
+    std::fprintf(stderr, "kuml: %s\r\n", line.c_str());
+  }
+  absl::StatusOr<std::unique_ptr<UmlNetAddresses>> addresses =
+      UmlNetAddresses::Start(tap->name);
+  if (!addresses.ok()) return addresses.status();
+  if (options.guest_address.has_value()) {
+    (*addresses)
+        ->Saw(*options.guest_address, ClassfulNetmask(*options.guest_address));
+  }
+  return std::unique_ptr<NetTransport>(new TapTransport(
+      tap->name, std::move(tap->fd), false, *std::move(addresses)));
+}
 
 absl::Status InterfaceIoctl(int sock, unsigned long request, ifreq& ifr,
                             absl::string_view what) {
@@ -105,9 +181,10 @@ void PutIpv4(sockaddr& dst, const Ipv4Address& address) {
   std::memcpy(&dst, &sin, sizeof sin);
 }
 
-// ifconfig <tap> <address> netmask <classful> up
+// ifconfig <tap> <address> netmask <netmask> up
 absl::Status ConfigureHostSide(const std::string& tap,
-                               const Ipv4Address& address) {
+                               const Ipv4Address& address,
+                               const Ipv4Address& netmask) {
   absl::StatusOr<UniqueFd> sock = OpenSocket(AF_INET, SOCK_DGRAM, "tap setup");
   if (!sock.ok()) return sock.status();
   ifreq ifr{};
@@ -117,7 +194,7 @@ absl::Status ConfigureHostSide(const std::string& tap,
   PutIpv4(ifr.ifr_addr, address);
   absl::Status s = InterfaceIoctl(sock->get(), SIOCSIFADDR, ifr, where);
   if (!s.ok()) return s;
-  PutIpv4(ifr.ifr_netmask, ClassfulNetmask(address));
+  PutIpv4(ifr.ifr_netmask, netmask);
   s = InterfaceIoctl(sock->get(), SIOCSIFNETMASK, ifr, where);
   if (!s.ok()) return s;
   s = InterfaceIoctl(sock->get(), SIOCGIFFLAGS, ifr, where);
@@ -156,6 +233,11 @@ absl::StatusOr<std::unique_ptr<NetTransport>> OpenTapTransport(
   }
   if (::ioctl(fd.get(), TUNSETIFF, &ifr) < 0) {
     const int err = errno;
+    if (err == EPERM && options.device.empty() &&
+        options.host_address.has_value() && options.use_uml_net &&
+        HaveUmlNet()) {
+      return OpenThroughUmlNet(options);
+    }
     std::string what =
         options.device.empty()
             ? std::string("creating a tap device")
@@ -180,12 +262,31 @@ absl::StatusOr<std::unique_ptr<NetTransport>> OpenTapTransport(
       return ErrnoStatus(absl::StrCat("tap ", name, ": TUNSETOFFLOAD"));
     }
   }
+  std::unique_ptr<UmlNetAddresses> addresses;
   if (options.device.empty() && options.host_address.has_value()) {
-    absl::Status s = ConfigureHostSide(name, *options.host_address);
+    // What uml_net would do: the gate as a /32 and, for each address of
+    // the guest's, a host route and proxy ARP (uml_net's `add`, run by the
+    // helper). Without uml_net, the gate's classful network instead, so the
+    // guest is reachable without per-address routes.
+    const bool uml_net = options.use_uml_net && HaveUmlNet();
+    absl::Status s =
+        ConfigureHostSide(name, *options.host_address,
+                          uml_net ? Ipv4Address{{255, 255, 255, 255}}
+                                  : ClassfulNetmask(*options.host_address));
     if (!s.ok()) return s;
+    if (uml_net) {
+      absl::StatusOr<std::unique_ptr<UmlNetAddresses>> started =
+          UmlNetAddresses::Start(name);
+      if (!started.ok()) return started.status();
+      addresses = *std::move(started);
+      if (options.guest_address.has_value()) {
+        addresses->Saw(*options.guest_address,
+                       ClassfulNetmask(*options.guest_address));
+      }
+    }
   }
   return std::unique_ptr<NetTransport>(
-      new TapTransport(name, std::move(fd), vnet));
+      new TapTransport(name, std::move(fd), vnet, std::move(addresses)));
 }
 
 }  // namespace kuml

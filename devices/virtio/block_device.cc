@@ -28,7 +28,7 @@ void PutLe(std::array<uint8_t, VirtioBlock::kConfigBytes>& cfg, size_t at,
 }  // namespace
 
 VirtioBlock::VirtioBlock(std::shared_ptr<BlockBackend> backend,
-                         std::string serial)
+                         std::string serial, std::optional<uint32_t> ubd_index)
     : backend_(std::move(backend)),
       serial_(serial.substr(0, kVirtioBlkIdBytes)),
       features_(kVirtioFVersion1 | kVirtioFRingIndirectDesc |
@@ -45,6 +45,10 @@ VirtioBlock::VirtioBlock(std::shared_ptr<BlockBackend> backend,
     PutLe<uint32_t>(config_, kCfgMaxDiscardSeg, kMaxDiscardSegments);
     PutLe<uint32_t>(config_, kCfgDiscardSectorAlignment,
                     kDiscardAlignmentSectors);
+  }
+  if (ubd_index.has_value()) {
+    PutLe<uint32_t>(config_, kCfgUbdMagic, kUbdMagic);
+    PutLe<uint32_t>(config_, kCfgUbdIndex, *ubd_index);
   }
 }
 

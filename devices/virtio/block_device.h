@@ -4,7 +4,11 @@
 // SEG_MAX (kQueueSize - 2), BLK_SIZE (512), FLUSH, RO when the backend is
 // read-only, DISCARD when the backend supports it, RING_INDIRECT_DESC,
 // RING_EVENT_IDX. Config space: capacity in 512-byte sectors, seg_max,
-// blk_size, and the discard limits.
+// blk_size, and the discard limits; when the device is a ubd disk, kuml's
+// own words past the spec's fields: the magic "UBD1" at kCfgUbdMagic and the
+// ubd index at kCfgUbdIndex, from which kuml's kernel names the disk as UML
+// does (/dev/ubd<a + index>, block 98:16 * index; guest/patches/0003-*).
+// Other kernels never read that far.
 //
 // Requests: IN, OUT, FLUSH, GET_ID (the serial, at most 20 bytes, NUL
 // padded when shorter) and, when offered, DISCARD (every range checked
@@ -28,6 +32,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
@@ -41,7 +46,11 @@ class VirtioBlock : public VirtioDevice {
  public:
   static constexpr uint16_t kQueueSize = 256;
   static constexpr uint32_t kSegMax = kQueueSize - 2;  // + header + status
-  static constexpr size_t kConfigBytes = 64;
+  static constexpr size_t kConfigBytes = 256;
+  // kuml's ubd words (include/linux/kuml_names.h of guest/patches/0003-*).
+  static constexpr size_t kCfgUbdMagic = 0xf8;
+  static constexpr size_t kCfgUbdIndex = 0xfc;
+  static constexpr uint32_t kUbdMagic = 0x31444255;  // "UBD1", little endian
   // Discard limits offered to the guest: ranges per request, sectors per
   // range, and the granularity (4 KiB, so holes are whole host blocks).
   static constexpr uint32_t kMaxDiscardSegments = 32;
@@ -64,7 +73,10 @@ class VirtioBlock : public VirtioDevice {
   static constexpr int kRequestsPerNotify = 128;
 
   // `serial` is what GET_ID returns; longer than 20 bytes is cut.
-  VirtioBlock(std::shared_ptr<BlockBackend> backend, std::string serial);
+  // `ubd_index`: the disk's UML ubd number, for the config space's ubd words
+  // (none: the words stay zero).
+  VirtioBlock(std::shared_ptr<BlockBackend> backend, std::string serial,
+              std::optional<uint32_t> ubd_index = std::nullopt);
 
   BlockBackend* backend() const { return backend_.get(); }
   Stats stats() const;

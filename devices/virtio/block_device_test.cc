@@ -166,6 +166,9 @@ TEST_F(VirtioBlockTest, FeaturesAndConfig) {
   EXPECT_EQ(driver_->ReadConfig32(20), 512u);
   EXPECT_EQ(driver_->ReadConfig8(0), kSectors & 0xff);
   EXPECT_EQ(driver_->ReadConfig32(0x60), 0u);  // past the config
+  // No ubd index given: kuml's ubd words stay zero.
+  EXPECT_EQ(driver_->ReadConfig32(VirtioBlock::kCfgUbdMagic), 0u);
+  EXPECT_EQ(driver_->ReadConfig32(VirtioBlock::kCfgUbdIndex), 0u);
   driver_->Write32(0x030, 0);
   EXPECT_EQ(driver_->Read32(0x034), VirtioBlock::kQueueSize);
 }
@@ -539,6 +542,27 @@ TEST_F(VirtioBlockTest, RefusesToRunWithoutItsQueue) {
   EXPECT_FALSE(blk.Activate(a).ok());
   a.queues = {};
   EXPECT_FALSE(blk.Activate(a).ok());
+}
+
+// kuml's kernel (guest/patches/0003-*) names a disk ubd<a + index> from the
+// magic and index at the end of the config space.
+TEST(VirtioBlockUbdWords, CarryTheUbdIndex) {
+  const std::string path = ::testing::TempDir() + "/ubd_words.img";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << std::string(4096, '\0');
+  }
+  auto backend = RawFileBackend::Open(path, false);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  VirtioBlock blk(std::move(*backend), "", 3);
+  uint8_t word[4];
+  blk.ReadConfig(VirtioBlock::kCfgUbdMagic, word, 4);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(word), 4), "UBD1");
+  blk.ReadConfig(VirtioBlock::kCfgUbdIndex, word, 4);
+  EXPECT_EQ(word[0], 3);
+  EXPECT_EQ(word[1] | word[2] | word[3], 0);
+  blk.ReadConfig(VirtioBlock::kConfigBytes, word, 4);  // past the end: zero
+  EXPECT_EQ(word[0] | word[1] | word[2] | word[3], 0);
 }
 
 }  // namespace

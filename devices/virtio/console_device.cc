@@ -265,11 +265,14 @@ void VirtioConsole::HandleControl(const uint8_t* message, size_t len,
   switch (control.event) {
     case kVirtioConsolePortReady:
       if (control.value != 1) return;  // the guest could not add it
-      if (port.config.console) {
-        SendControl(control.id, kVirtioConsoleConsolePort, 1);
-      }
+      // The name first: kuml's kernel makes console port "con<n>" tty<n>
+      // when it becomes a console (guest/patches/0003-*), so it must know
+      // the name by then.
       if (!port.config.name.empty()) {
         SendControl(control.id, kVirtioConsolePortName, 0, port.config.name);
+      }
+      if (port.config.console) {
+        SendControl(control.id, kVirtioConsoleConsolePort, 1);
       }
       SendControl(control.id, kVirtioConsolePortOpen, 1);
       return;

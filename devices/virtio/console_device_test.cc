@@ -90,10 +90,11 @@ TEST_F(VirtioConsoleTest, AnnouncesPortsNamesAndConsoles) {
   SendControl(0, kVirtioConsolePortReady, 1);
   std::vector<Message> m = ReadControl();
   ASSERT_EQ(m.size(), 3u);
-  EXPECT_EQ(m[0].event, kVirtioConsoleConsolePort);
-  EXPECT_EQ(m[0].value, 1);
-  EXPECT_EQ(m[1].event, kVirtioConsolePortName);
-  EXPECT_EQ(m[1].extra, "con1");
+  // The name before CONSOLE_PORT: kuml's kernel picks tty<n> from it.
+  EXPECT_EQ(m[0].event, kVirtioConsolePortName);
+  EXPECT_EQ(m[0].extra, "con1");
+  EXPECT_EQ(m[1].event, kVirtioConsoleConsolePort);
+  EXPECT_EQ(m[1].value, 1);
   EXPECT_EQ(m[2].event, kVirtioConsolePortOpen);
   EXPECT_EQ(m[2].value, 1);
   SendControl(2, kVirtioConsolePortReady, 1);

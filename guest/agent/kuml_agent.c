@@ -21,13 +21,13 @@
 //                           init (what busybox init turns into its ctrlaltdel)
 //   bind <dev> [hvc] / unbind <dev> [<tty>]  -> virtio-mmio platform device
 //                           (re)probe. bind ... hvc waits for the device's
-//                           console port to get an hvc tty and answers its
-//                           name ("hvc2"). unbind refuses ("Device is
-//                           currently open") while a disk of the device or
-//                           one of its partitions is mounted or held
-//                           exclusively (swap, md, another O_EXCL opener), an
-//                           interface of it is up, one of its ports is open,
-//                           or <tty> is open
+//                           console port to get a console tty and answers
+//                           its name ("hvc2", or "tty3" under UML's names).
+//                           unbind refuses ("Device is currently open") while a
+//                           disk of the device or one of its partitions is
+//                           mounted or held exclusively (swap, md, another
+//                           O_EXCL opener), an interface of it is up, one of
+//                           its ports is open, or <tty> is open
 //
 // Test options: --kmsg PATH (instead of /dev/kmsg), --proc DIR (instead of
 // /proc), --init-pid PID, --no-restart (cad never restarts the machine).
@@ -352,20 +352,30 @@ static int platform_busy(const char* dev, const char* tty) {
          (tty[0] != 0 && node_open(tty));
 }
 
-// Which of hvc0..hvc7 have a console behind them (the others' open fails
-// with ENODEV): a bit each.
-static unsigned hvc_present(void) {
-  unsigned mask = 0;
-  for (int i = 0; i < 8; i++) {
-    char node[32];
-    snprintf(node, sizeof(node), "/dev/hvc%d", i);
+// The ttys a virtio console port can get: hvc0..hvc7, or, under
+// kuml_names=uml (kuml's kernel with UML's names), tty1..tty15 (con<n>)
+// and ttyS0..ttyS63 (ssl<n>).
+#define CONSOLE_TTYS (8 + 15 + 64)
+static void console_tty_name(int i, char* name, size_t size) {
+  if (i < 8)
+    snprintf(name, size, "hvc%d", i);
+  else if (i < 8 + 15)
+    snprintf(name, size, "tty%d", i - 7);
+  else
+    snprintf(name, size, "ttyS%d", i - 8 - 15);
+}
+
+// Which of those ttys have a port behind them (the others' open fails with
+// ENODEV or ENOENT): present[i] for console_tty_name(i).
+static void hvc_present(char present[CONSOLE_TTYS]) {
+  for (int i = 0; i < CONSOLE_TTYS; i++) {
+    char node[32], name[16];
+    console_tty_name(i, name, sizeof(name));
+    snprintf(node, sizeof(node), "/dev/%s", name);
     int fd = open(node, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-    if (fd >= 0) {
-      mask |= 1u << i;
-      close(fd);
-    }
+    present[i] = fd >= 0;
+    if (fd >= 0) close(fd);
   }
-  return mask;
 }
 
 static int write_driver_file(const char* what, const char* dev) {
@@ -377,7 +387,8 @@ static int write_driver_file(const char* what, const char* dev) {
   if (fd >= 0) close(fd);
   if (n < 0) {
     char text[300];
-    snprintf(text, sizeof(text), "%.16s %.64s: %.100s", what, dev, strerror(err));
+    snprintf(text, sizeof(text), "%.16s %.64s: %.100s", what, dev,
+             strerror(err));
     set_reply(1, text);
     return -1;
   }
@@ -406,7 +417,8 @@ static void do_platform(const char* what, char* arg) {
     return;
   }
   int want_hvc = strcmp(extra, "hvc") == 0;
-  unsigned before = want_hvc ? hvc_present() : 0;
+  char before[CONSOLE_TTYS] = {0}, now[CONSOLE_TTYS];
+  if (want_hvc) hvc_present(before);
   if (write_driver_file(what, dev) != 0) return;
   if (!want_hvc) {
     set_reply(0, "");
@@ -414,11 +426,11 @@ static void do_platform(const char* what, char* arg) {
   }
   // Console ports are added from the device's control queue, after probe.
   for (int tries = 0; tries < 200; tries++) {
-    unsigned fresh = hvc_present() & ~before;
-    for (int i = 0; i < 8; i++) {
-      if (fresh & (1u << i)) {
+    hvc_present(now);
+    for (int i = 0; i < CONSOLE_TTYS; i++) {
+      if (now[i] && !before[i]) {
         char name[16];
-        snprintf(name, sizeof(name), "hvc%d", i);
+        console_tty_name(i, name, sizeof(name));
         set_reply(0, name);
         return;
       }
@@ -426,7 +438,7 @@ static void do_platform(const char* what, char* arg) {
     usleep(50000);
   }
   write_driver_file("unbind", dev);
-  set_reply(1, "No hvc tty is free for the console (Linux has eight)");
+  set_reply(1, "No console tty is free for the console port");
 }
 
 // Returns 1 when the machine must restart after the reply went out.

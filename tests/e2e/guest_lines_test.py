@@ -3,10 +3,11 @@
 virtio_console driver on kuml's lines. An initramfs init (busybox) lists the
 ports Linux found (/sys/class/virtio-ports/*/name), then on each line writes
 "hello from <name>" and reads one line back, through the devices the
-documented mapping names: con1 -> /dev/hvc0, con2 -> /dev/hvc1 (console
-ports, ttys), ssl0/ssl1 -> /dev/vport<D>p<P> (plain ports). Peers: a pty
-opened here (con1=pts), a telnet client (con2=port:), a pty slave
-(ssl0=tty:), pipes (ssl1=fd:N,fd:M).
+documented mapping names: con<n> -> /dev/tty<n> as under UML (kuml's
+kernel, kuml_names=uml: con1 -> tty1, con3 -> tty3, whatever the lines in
+between), ssl<n> -> /dev/ttyS<n> (ssl0 -> ttyS0, ssl1 -> ttyS1), all real
+ttys. Peers: a pty opened here (con1=pts), a telnet client (con3=port:), a
+pty slave (ssl0=tty:), pipes (ssl1=fd:N,fd:M).
 """
 import os
 import pty
@@ -27,14 +28,14 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 say() { echo "kuml: $*"; }
-hvc=0
 ports=""
 for d in $(ls /sys/class/virtio-ports | sort -t p -k 3 -n); do
   name=$(cat /sys/class/virtio-ports/$d/name)
   case "$name" in org.kuml.*) continue ;; esac  # kuml's own (the agent's)
   ports="$ports $name"
   case "$name" in
-    con*) dev=/dev/hvc$hvc; hvc=$((hvc + 1)) ;;
+    con*) dev=/dev/tty${name#con} ;;
+    ssl*) dev=/dev/ttyS${name#ssl} ;;
     *) dev=/dev/$d ;;
   esac
   echo "$name $dev" >> /lines
@@ -85,7 +86,7 @@ def main():
     port = free_port()
     p, con0, err = start_kuml(
         ["kernel=" + kernel, "initrd=" + initrd(), "rdinit=/init", "mem=128M",
-         "con1=pts", "con2=port:%d" % port, "ssl0=tty:" + os.ttyname(s0),
+         "con1=pts", "con3=port:%d" % port, "ssl0=tty:" + os.ttyname(s0),
          "ssl1=fd:%d,fd:%d" % (in_r, out_w)], pass_fds=(in_r, out_w))
     os.close(in_r)
     os.close(out_w)
@@ -99,15 +100,15 @@ def main():
     ssl0 = Stream("ssl0", fd=m0)
     ssl1 = Stream("ssl1", fd=out_r)
     timeout = 400  # a whole kernel boots, emulated (40-90 s seen)
-    # con0 is ttyS0 under Linux's tty layer (ONLCR): lines end in \r\n.
-    con0.expect("kuml: ports: con1 con2 ssl0 ssl1\r\n", timeout)
-    # hvc ttys are cooked: CR ends the line; plain ports are byte streams.
+    # con0 is tty0 under Linux's tty layer (ONLCR): lines end in \r\n.
+    con0.expect("kuml: ports: con1 con3 ssl0 ssl1\r\n", timeout)
+    # The ttys are cooked: CR (or LF) ends the line.
     for name, stream, reply, dev in (
-            ("con1", con1, lambda: con1.send("hi-con1\r"), "/dev/hvc0"),
-            ("con2", telnet, lambda: telnet.send("hi-con2\r\n"), "/dev/hvc1"),
-            ("ssl0", ssl0, lambda: ssl0.send("hi-ssl0\n"), "/dev/vport"),
-            ("ssl1", ssl1, lambda: os.write(in_w, b"hi-ssl1\n"), "/dev/vport")):
-        # Line endings differ by path (a cooked hvc tty adds \r, a pts or
+            ("con1", con1, lambda: con1.send("hi-con1\r"), "/dev/tty1"),
+            ("con3", telnet, lambda: telnet.send("hi-con3\r\n"), "/dev/tty3"),
+            ("ssl0", ssl0, lambda: ssl0.send("hi-ssl0\n"), "/dev/ttyS0"),
+            ("ssl1", ssl1, lambda: os.write(in_w, b"hi-ssl1\n"), "/dev/ttyS1")):
+        # Line endings differ by path (a cooked console tty adds \r, a pts or
         # telnet peer may add more): match the text.
         stream.expect("hello from %s" % name, timeout)
         reply()

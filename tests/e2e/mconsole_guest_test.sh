@@ -106,8 +106,8 @@ ctl guest proc meminfo
 case "$ctl_out" in $'OK \nMemTotal:'*|"MemTotal:"*) ;; *) fail "umlctl proc meminfo: '$ctl_out'" ;; esac
 
 # remove of a disk from the command line that the guest does not use (as
-# UML's): its slot is emptied until the next boot. It was the guest's vdb;
-# the disk hot-plugged below takes that name again.
+# UML's): its slot is emptied until the next boot. It was the guest's ubdd
+# (98:48, UML's name for ubd3: kuml's kernel names disks as UML does).
 mc guest config ubd3
 expect_eq "config ubd3 (a boot disk)" "$mc_out" "OK $extra"
 mc guest remove ubd3
@@ -115,7 +115,7 @@ expect_eq "remove the unused boot disk" "$mc_out" "OK "
 mc guest config ubd3
 expect_eq "config ubd3 after remove" "$mc_out" "OK "
 mc guest proc partitions
-case "$mc_out" in *" vdb"*) fail "vdb still there after remove ubd3: '$mc_out'" ;; esac
+case "$mc_out" in *" ubdd"*) fail "ubdd still there after remove ubd3: '$mc_out'" ;; esac
 
 # Hot-plug: an ext4 image with a marker file, written by the guest too.
 hot=$uml_dir/hot.img
@@ -129,8 +129,8 @@ expect_eq "config ubd1 (query)" "$mc_out" "OK $hot"
 mc guest config ubd1="$hot"
 expect_eq "config ubd1= again" "$mc_out" "ERR Device is already configured"
 mc guest proc partitions
-case "$mc_out" in *" vdb"*) ;; *) fail "no vdb in the guest's partitions: '$mc_out'" ;; esac
-type_in "mount /dev/vdb /mnt && cat /mnt/marker && echo from-guest >/mnt/written && cat /sys/block/vdb/serial; echo; echo mounted-\$((40+2))"
+case "$mc_out" in *"98       16 "*" ubdb"*) ;; *) fail "no ubdb (98:16) in the guest's partitions: '$mc_out'" ;; esac
+type_in "mount /dev/ubdb /mnt && cat /mnt/marker && echo from-guest >/mnt/written && cat /sys/block/ubdb/serial; echo; echo mounted-\$((40+2))"
 wait_for 60 "the guest's read of the marker" grep -q "mounted-42" "$log"
 expect_line "$log" "^marker-$$-hotplug-ok"
 expect_line "$log" "^ubd1"
@@ -141,7 +141,7 @@ wait_for 60 "the guest's umount" grep -q "unmounted-43" "$log"
 mc guest remove ubd1
 expect_eq "remove ubd1" "$mc_out" "OK "
 mc guest proc partitions
-case "$mc_out" in *" vdb"*) fail "vdb still there after remove: '$mc_out'" ;; esac
+case "$mc_out" in *" ubdb"*) fail "ubdb still there after remove: '$mc_out'" ;; esac
 mc guest config ubd1
 expect_eq "config ubd1 after remove" "$mc_out" "OK "
 mc guest remove ubd1
@@ -177,9 +177,7 @@ case "$mc_out" in *"eth0:"*) fail "eth0 still there after remove: '$mc_out'" ;; 
 mc guest remove eth0
 expect_eq "remove eth0 again" "$mc_out" "ERR Device doesn't exist"
 
-# Hot-plugged lines on ptys: ssl1 as a plain port named ssl1, con5 as a
-# console port with an hvc tty (hvc0: this guest has no other console
-# line). The guest writes, a host reader on the announced pty reads; remove
+# Hot-plugged lines on ptys, with UML's names: ssl1 as ttyS1, con5 as tty5. The guest writes, a host reader on the announced pty reads; remove
 # is refused while the guest holds the port or tty open.
 # pts_of <announcement prefix>: the pty kuml announced for a line.
 pts_of() {
@@ -213,14 +211,13 @@ mc guest config ssl1
 expect_eq "config ssl1 (query)" "$mc_out" "OK pts"
 mc guest config ssl1=null
 expect_eq "config ssl1= again" "$mc_out" "ERR Device is already open"
-line_round_trip ssl1 "Serial line 1" \
-  'for i in 1 2 3 4 5 6 7 8 9 10; do for p in /sys/class/virtio-ports/*; do [ "$(cat $p/name)" = ssl1 ] && vp=/dev/${p##*/}; done; [ -n "$vp" ] && break; sleep 1; done' 5
+line_round_trip ssl1 "Serial line 1" 'vp=/dev/ttyS1' 5
 mc guest config ssl1
 expect_eq "config ssl1 after remove" "$mc_out" "OK none"
 
 mc guest config con5=pts
 expect_eq "config con5=pts" "$mc_out" "OK "
-line_round_trip con5 "Virtual console 5" 'vp=/dev/hvc0' 6
+line_round_trip con5 "Virtual console 5" 'vp=/dev/tty5' 6
 mc guest remove con5
 expect_eq "remove con5 again" "$mc_out" "ERR Device doesn't exist"
 

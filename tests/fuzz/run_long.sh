@@ -64,7 +64,7 @@ fuzz_one() {
   [ -n "$execs" ] || execs=$(grep -oE '^#[0-9]+' "$dir/fuzz.log" | tail -1 | tr -d '#')
   corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' "$dir/fuzz.log" | tail -1 | sed 's/corp: //')
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", b - a }')
-  rate=$(awk -v n="${execs:-0}" -v s="$secs" 'BEGIN { printf "%.0f", s > 0 ? n / s : 0 }')
+  rate=$(awk -v n="${execs:-0}" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
   if [ "$rc" -eq 0 ]; then
     result="no crash"
   else

@@ -111,9 +111,10 @@ absl::Status CheckLoadSegment(const ImageFile& file, const GuestMemory& mem,
   return absl::OkStatus();
 }
 
-// Scans one note segment for XEN_ELFNOTE_PHYS32_ENTRY.
-absl::StatusOr<std::optional<uint64_t>> FindPvhEntryInNotes(
-    const ImageFile& file, const std::vector<uint8_t>& notes, uint64_t align) {
+// Scans one note segment for the notes in VmlinuxNotes; a note found in an
+// earlier segment stays.
+absl::Status ScanNotes(const ImageFile& file, const std::vector<uint8_t>& notes,
+                       uint64_t align, VmlinuxNotes* found) {
   auto round_up = [align](uint64_t v) {
     return (v + align - 1) & ~(align - 1);
   };
@@ -134,21 +135,60 @@ absl::StatusOr<std::optional<uint64_t>> FindPvhEntryInNotes(
           file, absl::StrFormat("corrupt ELF note at note offset %#x", off));
     }
     if (namesz == 4 && std::memcmp(&notes[name_off], "Xen", 4) == 0 &&
-        type == kXenElfNotePhys32Entry) {
-      if (descsz == 4)
-        return std::optional<uint64_t>(LoadLe32(&notes[desc_off]));
-      if (descsz == 8)
-        return std::optional<uint64_t>(LoadLe64(&notes[desc_off]));
-      return Invalid(
-          file, absl::StrFormat("XEN_ELFNOTE_PHYS32_ENTRY has a %u-byte value "
-                                "(expected 4 or 8)",
-                                descsz));
+        type == kXenElfNotePhys32Entry && !found->pvh_entry.has_value()) {
+      if (descsz == 4) {
+        found->pvh_entry = LoadLe32(&notes[desc_off]);
+      } else if (descsz == 8) {
+        found->pvh_entry = LoadLe64(&notes[desc_off]);
+      } else {
+        return Invalid(file, absl::StrFormat(
+                                 "XEN_ELFNOTE_PHYS32_ENTRY has a %u-byte value "
+                                 "(expected 4 or 8)",
+                                 descsz));
+      }
+    }
+    // A version (u32, 1 so far); a malformed one is no promise.
+    if (namesz == 5 && std::memcmp(&notes[name_off], "kuml", 5) == 0 &&
+        type == kKumlElfNoteUmlNames && descsz == 4 &&
+        LoadLe32(&notes[desc_off]) >= 1) {
+      found->kuml_uml_names = true;
     }
     const uint64_t next = round_up(desc_off + descsz);
     if (next <= off || next > size) break;  // last note, padding omitted
     off = next;
   }
-  return std::optional<uint64_t>();
+  return absl::OkStatus();
+}
+
+// Reads and checks the ELF header and program headers.
+absl::StatusOr<std::vector<Elf64_Phdr>> ReadProgramHeaders(
+    const ImageFile& file) {
+  Elf64_Ehdr eh;
+  absl::Status s = file.ReadAt(0, &eh, sizeof(eh), "ELF header");
+  if (!s.ok()) return s;
+  s = CheckHeader(file, eh);
+  if (!s.ok()) return s;
+  std::vector<Elf64_Phdr> phdrs(eh.e_phnum);
+  s = file.ReadAt(eh.e_phoff, phdrs.data(), phdrs.size() * sizeof(Elf64_Phdr),
+                  "program headers");
+  if (!s.ok()) return s;
+  return phdrs;
+}
+
+// Scans note segment `i`.
+absl::Status ScanNoteSegment(const ImageFile& file, int i, const Elf64_Phdr& ph,
+                             VmlinuxNotes* found) {
+  if (ph.p_filesz > kMaxNoteSegmentBytes) {
+    return Invalid(file,
+                   absl::StrFormat("note segment %d is %u bytes; at most %u "
+                                   "expected",
+                                   i, ph.p_filesz, kMaxNoteSegmentBytes));
+  }
+  std::vector<uint8_t> notes(ph.p_filesz);
+  absl::Status s = file.ReadAt(ph.p_offset, notes.data(), notes.size(),
+                               absl::StrCat("note segment ", i));
+  if (!s.ok()) return s;
+  return ScanNotes(file, notes, ph.p_align == 8 ? 8 : 4, found);
 }
 
 }  // namespace
@@ -157,23 +197,29 @@ bool HasElfMagic(const uint8_t* head, size_t len) {
   return len >= SELFMAG && std::memcmp(head, ELFMAG, SELFMAG) == 0;
 }
 
+absl::StatusOr<VmlinuxNotes> ReadVmlinuxNotes(const ImageFile& file) {
+  absl::StatusOr<std::vector<Elf64_Phdr>> phdrs = ReadProgramHeaders(file);
+  if (!phdrs.ok()) return phdrs.status();
+  VmlinuxNotes found;
+  for (int i = 0; i < static_cast<int>(phdrs->size()); ++i) {
+    if ((*phdrs)[i].p_type != PT_NOTE) continue;
+    absl::Status s = ScanNoteSegment(file, i, (*phdrs)[i], &found);
+    if (!s.ok()) return s;
+  }
+  return found;
+}
+
 absl::StatusOr<VmlinuxImage> LoadVmlinux(GuestMemory& mem,
                                          const ImageFile& file) {
-  Elf64_Ehdr eh;
-  absl::Status s = file.ReadAt(0, &eh, sizeof(eh), "ELF header");
-  if (!s.ok()) return s;
-  s = CheckHeader(file, eh);
-  if (!s.ok()) return s;
-
-  std::vector<Elf64_Phdr> phdrs(eh.e_phnum);
-  s = file.ReadAt(eh.e_phoff, phdrs.data(), phdrs.size() * sizeof(Elf64_Phdr),
-                  "program headers");
-  if (!s.ok()) return s;
+  absl::StatusOr<std::vector<Elf64_Phdr>> read = ReadProgramHeaders(file);
+  if (!read.ok()) return read.status();
+  const std::vector<Elf64_Phdr>& phdrs = *read;
+  absl::Status s;
 
   // Validate everything before the first byte goes into guest RAM.
   VmlinuxImage image;
   image.kernel_start = UINT64_MAX;
-  std::optional<uint64_t> entry;
+  VmlinuxNotes notes;
   int loads = 0;
   for (int i = 0; i < static_cast<int>(phdrs.size()); ++i) {
     const Elf64_Phdr& ph = phdrs[i];
@@ -184,23 +230,12 @@ absl::StatusOr<VmlinuxImage> LoadVmlinux(GuestMemory& mem,
       ++loads;
       image.kernel_start = std::min(image.kernel_start, ph.p_paddr);
       image.kernel_end = std::max(image.kernel_end, ph.p_paddr + ph.p_memsz);
-    } else if (ph.p_type == PT_NOTE && !entry.has_value()) {
-      if (ph.p_filesz > kMaxNoteSegmentBytes) {
-        return Invalid(
-            file, absl::StrFormat("note segment %d is %u bytes; at most %u "
-                                  "expected",
-                                  i, ph.p_filesz, kMaxNoteSegmentBytes));
-      }
-      std::vector<uint8_t> notes(ph.p_filesz);
-      s = file.ReadAt(ph.p_offset, notes.data(), notes.size(),
-                      absl::StrCat("note segment ", i));
+    } else if (ph.p_type == PT_NOTE && !notes.pvh_entry.has_value()) {
+      s = ScanNoteSegment(file, i, ph, &notes);
       if (!s.ok()) return s;
-      absl::StatusOr<std::optional<uint64_t>> found =
-          FindPvhEntryInNotes(file, notes, ph.p_align == 8 ? 8 : 4);
-      if (!found.ok()) return found.status();
-      entry = *found;
     }
   }
+  const std::optional<uint64_t>& entry = notes.pvh_entry;
   if (loads == 0) return Invalid(file, "no loadable segments");
   if (!entry.has_value()) {
     return absl::InvalidArgumentError(

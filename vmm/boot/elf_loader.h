@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "vmm/boot/image_file.h"
@@ -20,6 +21,16 @@ namespace kuml {
 
 // ELF note type of the PVH entry point, in a note named "Xen".
 constexpr uint32_t kXenElfNotePhys32Entry = 18;
+// ELF note type, in a note named "kuml" with a u32 version (1), of a kernel
+// that gives kuml's devices UML's names when booted with kuml_names=uml
+// (guest/patches/0003-*, include/linux/kuml_names.h there).
+constexpr uint32_t kKumlElfNoteUmlNames = 1;
+
+// The notes of a vmlinux that kuml reads.
+struct VmlinuxNotes {
+  std::optional<uint64_t> pvh_entry;  // XEN_ELFNOTE_PHYS32_ENTRY
+  bool kuml_uml_names = false;        // kKumlElfNoteUmlNames
+};
 
 // What a loaded vmlinux tells the rest of the boot.
 struct VmlinuxImage {
@@ -27,6 +38,10 @@ struct VmlinuxImage {
   uint64_t kernel_start = 0;  // lowest p_paddr of the loaded segments
   uint64_t kernel_end = 0;    // highest p_paddr + p_memsz (exclusive)
 };
+
+// Reads the notes of an ELF vmlinux without loading it (every note segment;
+// errors as LoadVmlinux's for the headers and notes).
+absl::StatusOr<VmlinuxNotes> ReadVmlinuxNotes(const ImageFile& file);
 
 // True when `head` starts with the ELF magic.
 bool HasElfMagic(const uint8_t* head, size_t len);

@@ -173,4 +173,17 @@ absl::StatusOr<std::string> KernelVersionString(const std::string& path) {
       absl::StrCat(path, ": a multiboot binary carries no version string"));
 }
 
+absl::StatusOr<KernelNotes> ReadKernelNotes(const std::string& path) {
+  absl::StatusOr<ImageFile> file = ImageFile::Open(path);
+  if (!file.ok()) return file.status();
+  absl::StatusOr<KernelFormat> format = DetectFormat(*file);
+  if (!format.ok()) return format.status();
+  KernelNotes notes;
+  if (*format != KernelFormat::kVmlinux) return notes;
+  absl::StatusOr<VmlinuxNotes> found = ReadVmlinuxNotes(*file);
+  if (!found.ok()) return found.status();
+  notes.uml_device_names = found->kuml_uml_names;
+  return notes;
+}
+
 }  // namespace kuml

@@ -36,6 +36,17 @@ absl::StatusOr<BootCpuState> LoadKernel(GuestMemory& mem,
 // the trailing newline).
 absl::StatusOr<std::string> KernelVersionString(const std::string& path);
 
+// What a kernel says about itself in its ELF notes, read from the file without
+// loading it. Only a vmlinux is read: a bzImage's notes are inside its
+// compressed payload, and a multiboot binary has none kuml knows; both give
+// the defaults.
+struct KernelNotes {
+  // The kernel gives kuml's devices UML's names when booted with
+  // kuml_names=uml (elf_loader.h kKumlElfNoteUmlNames).
+  bool uml_device_names = false;
+};
+absl::StatusOr<KernelNotes> ReadKernelNotes(const std::string& path);
+
 }  // namespace kuml
 
 #endif  // KUML_VMM_BOOT_KERNEL_LOADER_H_

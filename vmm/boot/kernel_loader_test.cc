@@ -245,5 +245,85 @@ TEST(KernelVersionTest, FromBzImageAndErrors) {
   EXPECT_FALSE(KernelVersionString(WriteTempFile("junk", Bytes(100, 3))).ok());
 }
 
+// A vmlinux whose note segment holds `notes` after the PVH note.
+Bytes VmlinuxWithNotes(const Bytes& notes, uint64_t align = 4) {
+  testing::TestSegment text;
+  text.paddr = 0x1000000;
+  text.data = Pattern(4096, 1);
+  testing::TestSegment note;
+  note.type = testing::kPtNote;
+  note.align = align;
+  note.data = testing::ElfNote("GNU", 3, Pattern(20, 3), align);
+  Bytes pvh = testing::ElfNote("Xen", 18, {0x00, 0x00, 0x00, 0x01}, align);
+  note.data.insert(note.data.end(), pvh.begin(), pvh.end());
+  note.data.insert(note.data.end(), notes.begin(), notes.end());
+  return testing::BuildElf({text, note});
+}
+
+Bytes Le32(uint32_t v) {
+  Bytes b;
+  testing::PutLe32(b, 0, v);
+  return b;
+}
+
+TEST(KernelNotesTest, KumlsUmlNamesNote) {
+  auto n = ReadKernelNotes(WriteTempFile(
+      "names.vmlinux", VmlinuxWithNotes(testing::ElfNote("kuml", 1, Le32(1)))));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_TRUE(n->uml_device_names);
+  // 8-byte aligned notes (the name pads differently) and a later version.
+  n = ReadKernelNotes(WriteTempFile(
+      "names8.vmlinux",
+      VmlinuxWithNotes(testing::ElfNote("kuml", 1, Le32(2), 8), 8)));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_TRUE(n->uml_device_names);
+  // The note in a second note segment counts too.
+  testing::TestSegment text;
+  text.paddr = 0x1000000;
+  text.data = Pattern(4096, 1);
+  testing::TestSegment pvh, kuml;
+  pvh.type = kuml.type = testing::kPtNote;
+  pvh.data = testing::ElfNote("Xen", 18, {0x00, 0x00, 0x00, 0x01});
+  kuml.data = testing::ElfNote("kuml", 1, Le32(1));
+  n = ReadKernelNotes(
+      WriteTempFile("two.vmlinux", testing::BuildElf({text, pvh, kuml})));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_TRUE(n->uml_device_names);
+}
+
+TEST(KernelNotesTest, WithoutTheNoteTheKernelKeepsItsNames) {
+  for (const Bytes& other : {Bytes(),
+                             // Another owner, another type, no version, a
+                             // version 0, a longer name with the same start.
+                             testing::ElfNote("Linux", 1, Le32(1)),
+                             testing::ElfNote("kuml", 2, Le32(1)),
+                             testing::ElfNote("kuml", 1, Bytes()),
+                             testing::ElfNote("kuml", 1, Le32(0)),
+                             testing::ElfNote("kumlx", 1, Le32(1))}) {
+    auto n = ReadKernelNotes(
+        WriteTempFile("plain.vmlinux", VmlinuxWithNotes(other)));
+    ASSERT_TRUE(n.ok()) << n.status();
+    EXPECT_FALSE(n->uml_device_names);
+  }
+  // A bzImage's notes are compressed: it keeps its names.
+  auto n =
+      ReadKernelNotes(WriteTempFile("n.bzImage", testing::BuildBzImage({})));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_FALSE(n->uml_device_names);
+}
+
+TEST(KernelNotesTest, Errors) {
+  EXPECT_EQ(ReadKernelNotes("/nonexistent/vmlinux").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_FALSE(ReadKernelNotes(WriteTempFile("junk", Bytes(100, 3))).ok());
+  // A note that runs past its segment.
+  Bytes bad = testing::ElfNote("kuml", 1, Le32(1));
+  testing::PutLe32(bad, 4, 4096);  // descsz
+  auto n = ReadKernelNotes(WriteTempFile("bad.vmlinux", VmlinuxWithNotes(bad)));
+  ASSERT_FALSE(n.ok());
+  EXPECT_TRUE(absl::StrContains(n.status().message(), "corrupt ELF note"))
+      << n.status();
+}
+
 }  // namespace
 }  // namespace kuml
