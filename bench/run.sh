@@ -5,7 +5,7 @@
 # ratios, not the absolute numbers. On a host whose /dev/kvm is the
 # software-assisted kvm_pvm, KUML_KVMHOST=host runs kuml on it instead, beside
 # the natively run UML (guest ring-0 code is emulated there, VMM-side costs
-# are real). usage: bench/run.sh [exits|boot|net|netvm|console|mconsole]...
+# are real). usage: bench/run.sh [exits|boot|debian|net|netvm|console|mconsole|gdb]...
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bazel build //cli:kuml //tests/payloads //bench:console_flood_initrd >/dev/null 2>&1
@@ -24,6 +24,11 @@ for b in "${which[@]}"; do
     console)
       CONSOLE_BENCH_ONLY=kuml tests/kvmhost/with-kvm.sh bench/console_bench.sh "$bin/cli/kuml" "$cache/guest/vmlinux" "$bin/bench/console_flood.cpio.gz"
       CONSOLE_BENCH_ONLY=uml bench/console_bench.sh "$bin/cli/kuml" "$cache/guest/vmlinux" "$bin/bench/console_flood.cpio.gz" ;;
+    # A UML user's Debian root_fs to login: UML, kuml on the host's KVM and
+    # in the nested host, one run each.
+    debian)
+      bazel build //tests/uml:uml_xstate_shim.so >/dev/null 2>&1
+      bench/debian_boot_bench.sh "$bin/cli/kuml" "$bin/tests/uml/uml_xstate_shim.so" "$(guest/build-debian-image.sh)" ;;
     boot) tests/kvmhost/with-kvm.sh bench/boot_bench.sh "$bin/cli/kuml" "$cache/guest/vmlinux" "$cache/guest/root_fs" ;;
     # No KVM: kuml's virtio-net device and each transport, driven host-side.
     net) bazel build //bench:net_bench >/dev/null 2>&1 && "$bin/bench/net_bench" ;;

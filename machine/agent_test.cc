@@ -47,6 +47,15 @@ class AgentTest : public ::testing::Test {
       execl("/bin/sleep", "sleep", "100", nullptr);
       _exit(127);
     }
+    // Until the child has exec'd, its name is still this test's (the
+    // `stack` check below once caught it there under load).
+    const std::string comm = absl::StrCat("/proc/", init_, "/comm");
+    for (int i = 0; i < 500; ++i) {
+      std::ifstream in(comm);
+      std::string name;
+      if (std::getline(in, name) && name == "sleep") break;
+      usleep(10 * 1000);
+    }
     agent_ = fork();
     if (agent_ == 0) {
       dup2(sv[1], 3);
