@@ -13,12 +13,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "devices/net/socket_util.h"
 #include "devices/net/uml_net.h"
 #include "util/errno_status.h"
@@ -118,7 +116,7 @@ class TapTransport : public NetTransport {
       if (got == sizeof head) break;
     }
     if (std::optional<Ipv4Address> a = ArpSenderAddress(head, got)) {
-      addresses_->Saw(*a, ClassfulNetmask(*a));
+      addresses_->Saw(*a);
     }
   }
 
@@ -133,13 +131,22 @@ class TapTransport : public NetTransport {
 // hot-plugged device), a setuid helper cannot.
 bool HaveUmlNet() {
   if (::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1) return false;
-  const char* path = std::getenv("PATH");
-  for (absl::string_view dir :
-       absl::StrSplit(path != nullptr ? path : "/usr/bin:/bin", ':')) {
-    const std::string file = absl::StrCat(dir, "/uml_net");
+  for (const std::string& file : UmlNetCandidates()) {
     if (::access(file.c_str(), F_OK) == 0) return true;
   }
   return false;
+}
+
+// The helper that routes the guest's addresses to `tap` as uml_net's `add`
+// does, told at once of the address ip= gives it.
+absl::StatusOr<std::unique_ptr<UmlNetAddresses>> StartAddresses(
+    const std::string& tap, const TapOptions& options) {
+  absl::StatusOr<std::unique_ptr<UmlNetAddresses>> addresses =
+      UmlNetAddresses::Start(tap);
+  if (addresses.ok() && options.guest_address.has_value()) {
+    (*addresses)->Saw(*options.guest_address);
+  }
+  return addresses;
 }
 
 // eth<n>=tuntap,,,<gate> without CAP_NET_ADMIN: the tap from uml_net, as
@@ -156,12 +163,8 @@ absl::StatusOr<std::unique_ptr<NetTransport>> OpenThroughUmlNet(
     std::fprintf(stderr, "kuml: %s\r\n", line.c_str());
   }
   absl::StatusOr<std::unique_ptr<UmlNetAddresses>> addresses =
-      UmlNetAddresses::Start(tap->name);
+      StartAddresses(tap->name, options);
   if (!addresses.ok()) return addresses.status();
-  if (options.guest_address.has_value()) {
-    (*addresses)
-        ->Saw(*options.guest_address, ClassfulNetmask(*options.guest_address));
-  }
   return std::unique_ptr<NetTransport>(new TapTransport(
       tap->name, std::move(tap->fd), false, *std::move(addresses)));
 }
@@ -276,13 +279,9 @@ absl::StatusOr<std::unique_ptr<NetTransport>> OpenTapTransport(
     if (!s.ok()) return s;
     if (uml_net) {
       absl::StatusOr<std::unique_ptr<UmlNetAddresses>> started =
-          UmlNetAddresses::Start(name);
+          StartAddresses(name, options);
       if (!started.ok()) return started.status();
       addresses = *std::move(started);
-      if (options.guest_address.has_value()) {
-        addresses->Saw(*options.guest_address,
-                       ClassfulNetmask(*options.guest_address));
-      }
     }
   }
   return std::unique_ptr<NetTransport>(

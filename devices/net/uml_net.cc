@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "devices/net/tap_transport.h"
 #include "util/errno_status.h"
 
 extern char** environ;
@@ -91,6 +92,16 @@ void RunRequest(char* request, const std::vector<std::string>& candidates) {
 }
 
 }  // namespace
+
+std::vector<std::string> UmlNetCandidates() {
+  std::vector<std::string> candidates;
+  const char* path = std::getenv("PATH");
+  for (absl::string_view dir :
+       absl::StrSplit(path != nullptr ? path : "/usr/bin:/bin", ':')) {
+    candidates.push_back(absl::StrCat(dir.empty() ? "." : dir, "/uml_net"));
+  }
+  return candidates;
+}
 
 absl::StatusOr<UmlNetTap> UmlNetTuntapUp(const Ipv4Address& gate) {
   int pair[2];
@@ -181,13 +192,7 @@ absl::StatusOr<std::unique_ptr<UmlNetAddresses>> UmlNetAddresses::Start(
     return ErrnoStatus("uml_net address helper: socketpair");
   }
   UniqueFd mine(pair[0]), theirs(pair[1]);
-  // Where UML's execvp would look, as the caller's $PATH says.
-  std::vector<std::string> candidates;
-  const char* path = std::getenv("PATH");
-  for (absl::string_view dir :
-       absl::StrSplit(path != nullptr ? path : "/usr/bin:/bin", ':')) {
-    candidates.push_back(absl::StrCat(dir.empty() ? "." : dir, "/uml_net"));
-  }
+  const std::vector<std::string> candidates = UmlNetCandidates();
   const pid_t pid = ::fork();
   if (pid < 0) return ErrnoStatus("uml_net address helper: fork");
   if (pid == 0) {
@@ -210,8 +215,7 @@ UmlNetAddresses::~UmlNetAddresses() {
   }
 }
 
-void UmlNetAddresses::Saw(const Ipv4Address& address,
-                          const Ipv4Address& netmask) {
+void UmlNetAddresses::Saw(const Ipv4Address& address) {
   const uint8_t first = address.octets[0];
   if (address == Ipv4Address{} || first >= 224 ||
       address == Ipv4Address{{255, 255, 255, 255}}) {
@@ -222,8 +226,9 @@ void UmlNetAddresses::Saw(const Ipv4Address& address,
   absl::MutexLock lock(&mu_);
   if (!seen_.insert(key).second) return;
   added_.push_back(address);
-  const std::string request = absl::StrCat(
-      "add ", tap_, " ", address.ToString(), " ", netmask.ToString());
+  const std::string request =
+      absl::StrCat("add ", tap_, " ", address.ToString(), " ",
+                   ClassfulNetmask(address).ToString());
   // Non-blocking, best effort: a helper that is gone or full loses it, as
   // UML's failed helper call only prints.
   (void)::send(socket_.get(), request.data(), request.size(),

@@ -49,6 +49,10 @@ struct UmlNetTap {
   std::vector<std::string> output;
 };
 
+// Where UML's execvp would look for uml_net: <dir>/uml_net for each $PATH
+// directory, in order.
+std::vector<std::string> UmlNetCandidates();
+
 // Runs `uml_net 4 tuntap up <gate>` (found in $PATH, as UML's execvp does)
 // and returns the tap it created. Errors say what failed: no helper
 // (NotFound, naming uml-utilities and the group uml-net), its own
@@ -68,9 +72,10 @@ class UmlNetAddresses {
   ~UmlNetAddresses();
 
   // `address` is the guest's (from a frame it sent, or ip=): the first time
-  // it is seen, `uml_net 4 add <tap> <address> <netmask>` is queued.
-  // 0.0.0.0, broadcast and multicast addresses are ignored.
-  void Saw(const Ipv4Address& address, const Ipv4Address& netmask);
+  // it is seen, `uml_net 4 add <tap> <address> <netmask>` is queued, with
+  // the address's classful netmask (see above). 0.0.0.0, broadcast and
+  // multicast addresses are ignored.
+  void Saw(const Ipv4Address& address);
 
   // Addresses queued so far (tests).
   std::vector<Ipv4Address> added() const;
