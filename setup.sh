@@ -38,6 +38,7 @@ packages=(
   libseccomp-dev  # the VMM's sandbox (vmm/sandbox)
   slirp  # the real UML's slirp transport, beside kuml's (bench/net_vm_bench.sh)
   gdb  # the debugger kuml's gdb stub serves (tests/e2e/gdb_guest_test.sh)
+  net-tools  # ifconfig, route, arp: what uml_net runs (tests/e2e/uml_net_test.sh)
 )
 # Node.js and npm (for the Node gRPC client test): machines may already carry
 # a Node.js that bundles its own npm (e.g. nodesource's `nodejs`), which

@@ -75,7 +75,7 @@ std::string HelpText() {
       "                         terminal for xterm channels (default"
       " xterm,-T,-e)\n"
       "  stderr=<0|1>           accepted, no effect\n"
-      "  root=<device>          guest root device (default 98:0, /dev/ubda)\n"
+      "  root=<device>          guest root device (default the first disk)\n"
       "  init=<program>         guest init program\n"
       "  console=<dev>          guest kernel console\n"
       "  quiet                  less output from kuml and the guest kernel\n"
